@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Device instances and the host services table they are given. */
+#ifndef AVMM_CORE_DEVICE_H
+#define AVMM_CORE_DEVICE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <avmm/avmm.h>
+
+#include "log.h"
+
+struct vm;
+struct cfg_section;
+struct plugin;
+
+struct avmm_dev {
+	struct vm *vm;
+	const char *name; /* points into the config section */
+	struct cfg_section *sec;
+	struct plugin *plugin;
+	void *instance;
+	/* Serialises every call into the instance (see <avmm/avmm.h>). */
+	pthread_mutex_t lock;
+	struct log_ratelimit rl_guest;
+	struct log_ratelimit rl_unimp;
+	struct avmm_chr *chr[4];
+	unsigned nchr;
+	struct avmm_timer *timers[16];
+	unsigned ntimers;
+};
+
+extern const struct avmm_host device_host;
+
+int device_create(struct vm *vm, struct cfg_section *sec, struct plugin *plugin,
+		  struct avmm_dev **out);
+void device_destroy(struct avmm_dev *dev);
+
+/*
+ * The MMIO hot path: find the region, enforce its valid sizes and alignment
+ * (RAZ/WI and a guest error otherwise), call it under the device lock.
+ * Returns -EFAULT when nothing is mapped at addr (the caller injects an
+ * abort).  No allocation.
+ */
+int mmio_dispatch(struct vm *vm, unsigned cpu, uint64_t addr, unsigned len, bool write,
+		  uint64_t *data, uint64_t pc);
+
+#endif

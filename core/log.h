@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AVMM_CORE_LOG_H
+#define AVMM_CORE_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <avmm/avmm.h>
+
+/* Messages at or below this level are printed (AVMM_LOG_WARN by default). */
+void log_set_level(int level);
+int log_level(void);
+
+/*
+ * Core messages go to stderr as "avmm: [prefix: ]message".  `flags` takes the
+ * AVMM_LOG_* level and categories from <avmm/avmm.h>.
+ */
+void log_msg(unsigned flags, const char *fmt, ...) AVMM_PRINTF(2, 3);
+void log_vmsg(const char *prefix, unsigned flags, const char *fmt, va_list ap);
+
+/*
+ * Token bucket for guest-triggered messages: `burst` messages, then one per
+ * second.  Returns false while suppressed and counts what it dropped.
+ */
+struct log_ratelimit {
+	uint64_t last_ns;
+	uint32_t tokens;
+	uint32_t suppressed;
+	bool primed;
+};
+bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, uint32_t burst);
+
+#define log_error(...) log_msg(AVMM_LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(AVMM_LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(AVMM_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(AVMM_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* The machine: built from the config, run, torn down. */
+#ifndef AVMM_CORE_VM_H
+#define AVMM_CORE_VM_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <avmm/avmm.h>
+
+#include "boot.h"
+#include "config.h"
+#include "memmap.h"
+#include "plugin.h"
+#include "ram.h"
+
+struct accel_ops;
+struct iothread;
+struct vcpu;
+
+#define VM_MAX_CPUS 8 /* GICv2 */
+#define VM_MAX_TIMER_SUBS 4
+
+struct vm_timer_sub {
+	avmm_cpu_timer_fn fn;
+	void *opaque;
+	struct avmm_dev *dev;
+};
+
+struct vm {
+	struct config *cfg;
+	unsigned ncpus;
+	struct guest_ram ram;
+	struct memmap map;
+
+	struct plugin_path plugin_path;
+	struct plugin *plugins; /* one per distinct plugin file */
+	size_t nplugins;
+	struct avmm_dev **devs; /* in creation order */
+	size_t ndevs;
+
+	/* The machine's interrupt controller, registered by its plugin. */
+	struct avmm_dev *irqchip;
+	const struct avmm_irqchip_ops *irqchip_ops;
+	void *irqchip_opaque;
+	uint32_t irqchip_phandle;
+	struct avmm_dev **line_owner; /* irqchip_ops->nr_lines entries */
+
+	struct vm_timer_sub timer_subs[VM_MAX_TIMER_SUBS];
+	size_t ntimer_subs;
+
+	struct iothread *io;
+	const struct accel_ops *accel;
+	void *accel_state;
+	struct vcpu *vcpus;
+
+	struct boot_params bootp;
+	struct boot_layout boot;
+	char *cmdline;
+	void *fdt;
+	size_t fdt_size;
+	uint32_t next_phandle;
+
+	/* Power state for userspace PSCI and the exit request. */
+	pthread_mutex_t power_lock;
+	pthread_cond_t power_cond;
+	atomic_bool stopping;
+	atomic_int exit_status;
+};
+
+struct vm_options {
+	const char *config_path;
+	const char *const *overrides; /* "section.key=value" */
+	size_t noverrides;
+	const char *builtin_plugin_dir;
+	bool check_only; /* build everything but the accelerator */
+};
+
+/*
+ * Parse, load plugins, create devices, lay out memory, load the guest and
+ * build the DTB.  Returns 0, or -EINVAL for a configuration error (already
+ * reported with file:line), or another negative errno for a host failure.
+ */
+int vm_build(struct vm *vm, struct config *cfg, const struct vm_options *opt);
+/* Start the accelerator and vCPUs; returns the guest's exit status. */
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* Stop every vCPU; the first status requested wins. */
+void vm_request_stop(struct vm *vm, int status);
+
+/* Print the memory map and IRQ assignment (--check). */
+void vm_print_map(const struct vm *vm, FILE *out);
+
+#endif

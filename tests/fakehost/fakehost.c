@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+#include "fakehost.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libfdt.h>
+
+/* The fake clock lives in the device; tests have one device at a time. */
+static struct avmm_dev *clock_owner;
+
+void fake_init(struct avmm_dev *dev, const char *name, unsigned ncpus)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->name = name;
+	dev->ncpus = ncpus;
+	dev->now_ns = 1000000000ull;
+	clock_owner = dev;
+}
+
+void fake_fini(struct avmm_dev *dev)
+{
+	free(dev->ram);
+	dev->ram = NULL;
+}
+
+void fake_set(struct avmm_dev *dev, const char *key, const char *value)
+{
+	for (unsigned i = 0; i < dev->ncfg; i++) {
+		if (!strcmp(dev->cfg[i].key, key)) {
+			dev->cfg[i].value = value;
+			return;
+		}
+	}
+	assert(dev->ncfg < FAKE_MAX_KEYS);
+	dev->cfg[dev->ncfg].key = key;
+	dev->cfg[dev->ncfg].value = value;
+	dev->cfg[dev->ncfg].used = false;
+	dev->ncfg++;
+}
+
+unsigned fake_unused_keys(const struct avmm_dev *dev)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < dev->ncfg; i++)
+		n += !dev->cfg[i].used;
+	return n;
+}
+
+void fake_ram(struct avmm_dev *dev, uint64_t base, uint64_t size)
+{
+	free(dev->ram);
+	dev->ram = calloc(1, size);
+	assert(dev->ram);
+	dev->ram_base = base;
+	dev->ram_size = size;
+}
+
+static struct fake_region *find_region(struct avmm_dev *dev, uint64_t addr)
+{
+	for (unsigned i = 0; i < dev->nregions; i++) {
+		struct fake_region *r = &dev->regions[i];
+		if (addr >= r->base && addr - r->base < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+int fake_read(struct avmm_dev *dev, unsigned cpu, uint64_t addr, unsigned size, uint64_t *v)
+{
+	struct fake_region *r = find_region(dev, addr);
+	*v = 0;
+	if (!r)
+		return -EFAULT;
+	/* Mirror the core: invalid widths and misalignment never reach the device. */
+	if (!(r->ops->valid_sizes & size) ||
+	    (!r->ops->allow_unaligned && (addr - r->base) % size))
+		return 0;
+	return r->ops->read(r->opaque, cpu, addr - r->base, size, v);
+}
+
+int fake_write(struct avmm_dev *dev, unsigned cpu, uint64_t addr, unsigned size, uint64_t v)
+{
+	struct fake_region *r = find_region(dev, addr);
+	if (!r)
+		return -EFAULT;
+	if (!(r->ops->valid_sizes & size) ||
+	    (!r->ops->allow_unaligned && (addr - r->base) % size))
+		return 0;
+	return r->ops->write(r->opaque, cpu, addr - r->base, size, v);
+}
+
+uint32_t fake_rd32(struct avmm_dev *dev, unsigned cpu, uint64_t addr)
+{
+	uint64_t v;
+	int rc = fake_read(dev, cpu, addr, 4, &v);
+	if (rc) {
+		fprintf(stderr, "fake_rd32(0x%llx): %d\n", (unsigned long long)addr, rc);
+		abort();
+	}
+	return (uint32_t)v;
+}
+
+void fake_wr32(struct avmm_dev *dev, unsigned cpu, uint64_t addr, uint32_t v)
+{
+	int rc = fake_write(dev, cpu, addr, 4, v);
+	if (rc) {
+		fprintf(stderr, "fake_wr32(0x%llx): %d\n", (unsigned long long)addr, rc);
+		abort();
+	}
+}
+
+size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len)
+{
+	struct avmm_chr *c = &dev->chr;
+	size_t done = 0;
+	while (c->h && done < len) {
+		size_t room = c->h->can_receive(c->opaque);
+		if (!room)
+			break;
+		if (room > len - done)
+			room = len - done;
+		c->h->receive(c->opaque, buf + done, room);
+		done += room;
+	}
+	return done;
+}
+
+void fake_advance(struct avmm_dev *dev, uint64_t ns)
+{
+	dev->now_ns += ns;
+	for (bool fired = true; fired;) {
+		fired = false;
+		for (unsigned i = 0; i < FAKE_MAX_TIMERS; i++) {
+			struct avmm_timer *t = &dev->timers[i];
+			if (t->used && t->deadline && t->deadline <= dev->now_ns) {
+				t->deadline = 0;
+				t->fn(t->opaque);
+				fired = true;
+			}
+		}
+	}
+}
+
+void fake_cpu_timer(struct avmm_dev *dev, unsigned cpu, enum avmm_cpu_timer t, bool level)
+{
+	assert(dev->timer_fn);
+	dev->timer_fn(dev->timer_opaque, cpu, t, level);
+}
+
+/* ---- the host table ---- */
+
+static void h_vlog(struct avmm_dev *dev, unsigned flags, const char *fmt, va_list ap)
+{
+	vsnprintf(dev->last_log, sizeof(dev->last_log), fmt, ap);
+	if (flags & AVMM_LOG_GUEST_ERROR)
+		dev->guest_errors++;
+	if (flags & AVMM_LOG_UNIMP)
+		dev->unimp++;
+	if ((flags & AVMM_LOG_LEVEL_MASK) == AVMM_LOG_ERROR)
+		dev->errors++;
+	if (getenv("FAKEHOST_VERBOSE"))
+		fprintf(stderr, "[%s] %s\n", dev->name, dev->last_log);
+}
+
+static void h_log(struct avmm_dev *dev, unsigned flags, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	h_vlog(dev, flags, fmt, ap);
+	va_end(ap);
+}
+
+static const char *h_dev_name(struct avmm_dev *dev)
+{
+	return dev->name;
+}
+
+static const char *lookup(struct avmm_dev *dev, const char *key)
+{
+	for (unsigned i = 0; i < dev->ncfg; i++) {
+		if (!strcmp(dev->cfg[i].key, key)) {
+			dev->cfg[i].used = true;
+			return dev->cfg[i].value;
+		}
+	}
+	return NULL;
+}
+
+static int h_cfg_str(struct avmm_dev *dev, const char *key, const char **value)
+{
+	const char *v = lookup(dev, key);
+	if (!v)
+		return -ENOENT;
+	*value = v;
+	return 0;
+}
+
+static int h_cfg_u64(struct avmm_dev *dev, const char *key, uint64_t *value)
+{
+	const char *v = lookup(dev, key);
+	char *end;
+	if (!v)
+		return -ENOENT;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (errno || end == v || *end) {
+		dev->cfg_errors++;
+		return -EINVAL;
+	}
+	*value = x;
+	return 0;
+}
+
+static int h_cfg_bool(struct avmm_dev *dev, const char *key, bool *value)
+{
+	const char *v = lookup(dev, key);
+	if (!v)
+		return -ENOENT;
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "yes"))
+		*value = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "no"))
+		*value = false;
+	else {
+		dev->cfg_errors++;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int h_cfg_error(struct avmm_dev *dev, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	(void)key;
+	va_start(ap, fmt);
+	vsnprintf(dev->last_log, sizeof(dev->last_log), fmt, ap);
+	va_end(ap);
+	dev->cfg_errors++;
+	return -EINVAL;
+}
+
+static int h_mmio_register(struct avmm_dev *dev, const char *cfg_key, uint64_t base,
+			   uint64_t size, const struct avmm_mmio_ops *ops, void *opaque)
+{
+	(void)cfg_key;
+	if (!size || !ops || ops->struct_size < sizeof(*ops) || dev->nregions == FAKE_MAX_REGIONS)
+		return -EINVAL;
+	dev->regions[dev->nregions++] = (struct fake_region){base, size, ops, opaque};
+	return 0;
+}
+
+static int h_irq_claim(struct avmm_dev *dev, const char *key, unsigned *line)
+{
+	uint64_t v;
+	int rc = h_cfg_u64(dev, key, &v);
+	if (rc)
+		return rc;
+	if (v >= FAKE_MAX_LINES)
+		return -ERANGE;
+	*line = (unsigned)v;
+	return 0;
+}
+
+static void h_irq_set(struct avmm_dev *dev, unsigned line, bool level)
+{
+	assert(line < FAKE_MAX_LINES);
+	if (level && !dev->line_level[line])
+		dev->line_edges[line]++;
+	dev->line_level[line] = level;
+}
+
+static void h_ppi_set(struct avmm_dev *dev, unsigned cpu, unsigned ppi, bool level)
+{
+	assert(cpu < FAKE_MAX_CPUS && ppi < 32);
+	dev->ppi_level[cpu][ppi] = level;
+}
+
+static int h_irqchip_register(struct avmm_dev *dev, const struct avmm_irqchip_ops *ops,
+			      void *opaque, uint32_t *phandle)
+{
+	dev->irqchip = ops;
+	dev->irqchip_opaque = opaque;
+	*phandle = 1;
+	return 0;
+}
+
+static void h_cpu_irq_set(struct avmm_dev *dev, unsigned cpu, bool level)
+{
+	assert(cpu < FAKE_MAX_CPUS);
+	if (level && !dev->cpu_irq[cpu])
+		dev->cpu_irq_edges[cpu]++;
+	dev->cpu_irq[cpu] = level;
+}
+
+static unsigned h_cpu_count(struct avmm_dev *dev)
+{
+	return dev->ncpus;
+}
+
+static int h_cpu_timer_subscribe(struct avmm_dev *dev, avmm_cpu_timer_fn fn, void *opaque)
+{
+	dev->timer_fn = fn;
+	dev->timer_opaque = opaque;
+	return 0;
+}
+
+static void *h_guest_ptr(struct avmm_dev *dev, uint64_t gpa, uint64_t len)
+{
+	if (!dev->ram || !len || gpa < dev->ram_base)
+		return NULL;
+	uint64_t off = gpa - dev->ram_base;
+	if (off >= dev->ram_size || len > dev->ram_size - off)
+		return NULL;
+	return dev->ram + off;
+}
+
+static int h_guest_read(struct avmm_dev *dev, uint64_t gpa, void *buf, size_t len)
+{
+	void *p = h_guest_ptr(dev, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+static int h_guest_write(struct avmm_dev *dev, uint64_t gpa, const void *buf, size_t len)
+{
+	void *p = h_guest_ptr(dev, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(p, buf, len);
+	return 0;
+}
+
+/* Without a registered irqchip, encode like a GIC: <kind num flags>. */
+static int h_fdt_set_interrupts(struct avmm_dev *dev, void *fdt, int node,
+				const struct avmm_irq_spec *specs, unsigned count)
+{
+	fdt32_t cells[64];
+	unsigned per = dev->irqchip ? dev->irqchip->interrupt_cells : 3, n = 0;
+	if (count * per > 64)
+		return -E2BIG;
+	for (unsigned i = 0; i < count; i++) {
+		uint32_t c[8] = {specs[i].kind, specs[i].num, specs[i].flags};
+		if (dev->irqchip && dev->irqchip->fdt_cells(dev->irqchip_opaque, &specs[i], c))
+			return -EINVAL;
+		for (unsigned j = 0; j < per; j++)
+			cells[n++] = cpu_to_fdt32(c[j]);
+	}
+	return fdt_setprop(fdt, node, "interrupts", cells, n * sizeof(fdt32_t)) ? -EINVAL : 0;
+}
+
+static int h_fdt_clock(struct avmm_dev *dev, void *fdt, uint32_t hz, uint32_t *phandle)
+{
+	(void)dev;
+	int node = fdt_path_offset(fdt, "/apb-pclk");
+	if (node < 0) {
+		node = fdt_add_subnode(fdt, 0, "apb-pclk");
+		if (node < 0)
+			return -ENOSPC;
+		fdt_setprop_string(fdt, node, "compatible", "fixed-clock");
+		fdt_setprop_u32(fdt, node, "#clock-cells", 0);
+		fdt_setprop_u32(fdt, node, "clock-frequency", hz);
+		fdt_setprop_u32(fdt, node, "phandle", 0x8000);
+	}
+	*phandle = 0x8000;
+	return 0;
+}
+
+static int h_chr_open(struct avmm_dev *dev, const char *key, const char *def,
+		      struct avmm_chr **chr)
+{
+	const char *spec = def;
+	h_cfg_str(dev, key, &spec);
+	(void)spec;
+	dev->chr_open = true;
+	*chr = &dev->chr;
+	return 0;
+}
+
+static ssize_t h_chr_write(struct avmm_chr *chr, const void *buf, size_t len)
+{
+	size_t room = FAKE_TX_MAX - chr->tx_len;
+	if (len > room)
+		len = room;
+	memcpy(chr->tx + chr->tx_len, buf, len);
+	chr->tx_len += len;
+	return (ssize_t)len;
+}
+
+static int h_chr_set_handlers(struct avmm_chr *chr, const struct avmm_chr_handlers *h,
+			      void *opaque)
+{
+	chr->h = h;
+	chr->opaque = opaque;
+	return 0;
+}
+
+static void h_chr_accept_input(struct avmm_chr *chr)
+{
+	chr->accept_calls++;
+}
+
+static int h_io_watch(struct avmm_dev *dev, int fd, unsigned events, avmm_io_fn fn,
+		      void *opaque)
+{
+	(void)dev, (void)fd, (void)events, (void)fn, (void)opaque;
+	return -ENOSYS;
+}
+
+static int h_io_unwatch(struct avmm_dev *dev, int fd)
+{
+	(void)dev, (void)fd;
+	return -ENOENT;
+}
+
+static int h_timer_new(struct avmm_dev *dev, avmm_timer_fn fn, void *opaque,
+		       struct avmm_timer **timer)
+{
+	for (unsigned i = 0; i < FAKE_MAX_TIMERS; i++) {
+		if (!dev->timers[i].used) {
+			dev->timers[i] = (struct avmm_timer){fn, opaque, 0, true};
+			*timer = &dev->timers[i];
+			return 0;
+		}
+	}
+	return -ENOMEM;
+}
+
+static void h_timer_mod(struct avmm_timer *t, uint64_t deadline_ns)
+{
+	t->deadline = deadline_ns ? deadline_ns : 1;
+}
+
+static void h_timer_del(struct avmm_timer *t)
+{
+	t->deadline = 0;
+}
+
+static void h_timer_free(struct avmm_timer *t)
+{
+	t->used = false;
+	t->deadline = 0;
+}
+
+static uint64_t h_clock_ns(void)
+{
+	return clock_owner ? clock_owner->now_ns : 0;
+}
+
+static void h_vm_request_exit(struct avmm_dev *dev, int status)
+{
+	dev->exit_requested = true;
+	dev->exit_status = status;
+}
+
+const struct avmm_host fakehost = {
+	.struct_size = sizeof(struct avmm_host),
+	.abi_major = AVMM_ABI_MAJOR,
+	.abi_minor = AVMM_ABI_MINOR,
+	.log = h_log,
+	.vlog = h_vlog,
+	.dev_name = h_dev_name,
+	.cfg_str = h_cfg_str,
+	.cfg_u64 = h_cfg_u64,
+	.cfg_bool = h_cfg_bool,
+	.cfg_error = h_cfg_error,
+	.mmio_register = h_mmio_register,
+	.irq_claim = h_irq_claim,
+	.irq_set = h_irq_set,
+	.ppi_set = h_ppi_set,
+	.irqchip_register = h_irqchip_register,
+	.cpu_irq_set = h_cpu_irq_set,
+	.cpu_count = h_cpu_count,
+	.cpu_timer_subscribe = h_cpu_timer_subscribe,
+	.guest_ptr = h_guest_ptr,
+	.guest_read = h_guest_read,
+	.guest_write = h_guest_write,
+	.fdt_set_interrupts = h_fdt_set_interrupts,
+	.fdt_clock = h_fdt_clock,
+	.chr_open = h_chr_open,
+	.chr_write = h_chr_write,
+	.chr_set_handlers = h_chr_set_handlers,
+	.chr_accept_input = h_chr_accept_input,
+	.io_watch = h_io_watch,
+	.io_unwatch = h_io_unwatch,
+	.timer_new = h_timer_new,
+	.timer_mod = h_timer_mod,
+	.timer_del = h_timer_del,
+	.timer_free = h_timer_free,
+	.clock_ns = h_clock_ns,
+	.vm_request_exit = h_vm_request_exit,
+};

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for the tools/*.sh scripts (sourced, not executed).
+#
+# Layout (all overridable from the environment):
+#   AVMM_CACHE          downloaded .deb files and their extracted trees
+#   AVMM_GUEST_DIR      L2 guest: Image, busybox, initramfs.cpio.gz
+#   AVMM_SYSROOT        arm64 -dev packages for cross-building
+#   AVMM_CROSS_BUILD    the aarch64 CMake build of avmm
+#   AVMM_L1_DIR         the L1 initramfs and its staging tree
+
+AVMM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AVMM_CACHE=${AVMM_CACHE:-$HOME/.cache/avmm}
+AVMM_GUEST_DIR=${AVMM_GUEST_DIR:-$AVMM_REPO/build/guest}
+AVMM_SYSROOT=${AVMM_SYSROOT:-$AVMM_REPO/build/sysroot-arm64}
+AVMM_CROSS_BUILD=${AVMM_CROSS_BUILD:-$AVMM_REPO/build-aarch64}
+AVMM_L1_DIR=${AVMM_L1_DIR:-$AVMM_REPO/build/l1}
+AVMM_CROSS_PREFIX=${AVMM_CROSS_PREFIX:-aarch64-linux-gnu-}
+
+die() {
+	echo "${0##*/}: error: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "${0##*/}: $*" >&2
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			die "'$c' not found; install it (Debian: $(pkg_hint "$c"))"
+	done
+}
+
+pkg_hint() {
+	case $1 in
+	qemu-system-aarch64) echo "apt-get install qemu-system-arm" ;;
+	aarch64-linux-gnu-*) echo "apt-get install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu" ;;
+	cpio) echo "apt-get install cpio" ;;
+	cmake) echo "apt-get install cmake" ;;
+	dpkg-deb) echo "apt-get install dpkg" ;;
+	*) echo "apt-get install $1" ;;
+	esac
+}
+
+# Run a command as root: directly when we are root, else through sudo.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root for: $* (run once as root, or install sudo)"
+	fi
+}
+
+# Make sure apt knows arm64 packages. Only touches dpkg/apt when needed, so a
+# prepared machine (or an offline one with a warm cache) is left alone.
+ensure_arm64_apt() {
+	local updated=0
+	need_cmd apt-get apt-cache dpkg
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		note "adding the arm64 architecture to dpkg"
+		as_root dpkg --add-architecture arm64
+		as_root apt-get update -qq || die "apt-get update failed"
+		updated=1
+	fi
+	if ! apt-cache show busybox-static:arm64 >/dev/null 2>&1; then
+		[ $updated -eq 1 ] || as_root apt-get update -qq || die "apt-get update failed"
+		apt-cache show busybox-static:arm64 >/dev/null 2>&1 ||
+			die "apt has no arm64 packages even after 'apt-get update'; check /etc/apt/sources.list*"
+	fi
+}
+
+# deb_fetch PKG:ARCH -> prints the path of the cached .deb.
+# The cache key is apt's own file name (package_version_arch.deb), so a new
+# Debian point release is fetched once and then reused.
+deb_fetch() {
+	local pkg=$1 dir=$AVMM_CACHE/debs line fname
+	mkdir -p "$dir"
+	line=$(apt-get download --print-uris "$pkg" 2>/dev/null | tail -n 1) || true
+	fname=$(echo "$line" | awk '{print $2}')
+	if [ -z "$fname" ]; then
+		# apt lists missing or offline: fall back to any cached version.
+		fname=$(cd "$dir" && ls -1 "${pkg%%:*}"_*_"${pkg##*:}".deb 2>/dev/null | sort -V | tail -n 1) ||
+			true
+		[ -n "$fname" ] || die "cannot resolve package $pkg (apt-get update? network?)"
+		note "using cached $fname (apt could not resolve $pkg)"
+	fi
+	if [ ! -s "$dir/$fname" ]; then
+		note "downloading $pkg"
+		# apt's _apt sandbox user cannot write to $HOME; downloading as the
+		# invoking user is what we want anyway.
+		(cd "$dir" && apt-get download -q -o APT::Sandbox::User="$(id -un)" "$pkg" >/dev/null) ||
+			die "apt-get download $pkg failed"
+		[ -s "$dir/$fname" ] || die "apt-get download $pkg did not produce $fname"
+	fi
+	echo "$dir/$fname"
+}
+
+# deb_extract DEB DESTDIR: extract once per .deb version (stamp file).
+deb_extract() {
+	local deb=$1 dest=$2 stamp
+	stamp=$dest/.extracted-$(basename "$deb")
+	[ -e "$stamp" ] && return 0
+	mkdir -p "$dest"
+	dpkg-deb -x "$deb" "$dest" || die "dpkg-deb -x $deb failed"
+	touch "$stamp"
+}
+
+# cpio_newc_entry NAME MODE RDEV_MAJOR RDEV_MINOR INO: one newc entry for a
+# device node, so initramfs images carry /dev/console without needing root
+# (the kernel opens it for init's stdio before anything can mount devtmpfs).
+cpio_newc_entry() {
+	local name=$1 mode=$2 maj=$3 min=$4 ino=$5 namesize hdr pad
+	namesize=$((${#name} + 1))
+	hdr=$(printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+		"$ino" "$mode" 0 0 1 0 0 0 0 "$maj" "$min" "$namesize" 0)
+	printf '%s%s\0' "$hdr" "$name"
+	# header (110 bytes) + name + NUL is padded to a multiple of 4
+	pad=$(((4 - (110 + namesize) % 4) % 4))
+	head -c "$pad" /dev/zero
+}
+
+# cpio_dev_archive: a small newc archive with /dev and /dev/console, to be
+# concatenated after the main one (the kernel unpacks concatenated archives).
+cpio_dev_archive() {
+	cpio_newc_entry dev $((8#040755)) 0 0 900001
+	cpio_newc_entry dev/console $((8#020600)) 5 1 900002
+	cpio_newc_entry 'TRAILER!!!' 0 0 0 0
+}
+
+# up_to_date OUT IN...: true when OUT exists and is newer than every IN.
+up_to_date() {
+	local out=$1 f
+	shift
+	[ -e "$out" ] || return 1
+	for f in "$@"; do
+		[ -e "$f" ] || continue
+		[ "$f" -nt "$out" ] && return 1
+	done
+	return 0
+}

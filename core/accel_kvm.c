@@ -1,2 +1,433 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
+/*
+ * KVM backend for arm64 Linux hosts, with the interrupt controller in
+ * userspace: no in-kernel vGIC, the vCPU IRQ line driven with KVM_IRQ_LINE,
+ * timer output levels read from kvm_run (KVM_CAP_ARM_USER_IRQ).  PSCI is left
+ * to the kernel.
+ */
+#include "accel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "iothread.h"
+#include "log.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define KICK_SIGNAL SIGUSR1
+
+struct kvm_state {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	struct kvm_vcpu_init init;
+	bool has_ext_dabt; /* KVM_CAP_ARM_INJECT_EXT_DABT */
+	bool trap_brk;     /* bare-metal guests stop on BRK; Linux uses BRK for WARN() */
+};
+
+struct kvm_vcpu_state {
+	int fd;
+	struct kvm_run *run;
+	pthread_t self;
+	atomic_bool ready;
+	bool mmio_pending;  /* last exit was KVM_EXIT_MMIO: complete it on re-entry */
+	bool inject_abort;  /* NISV exit or core-requested fault */
+	bool warned_no_dabt;
+};
+
+#define CORE_REG(field) \
+	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+	 (offsetof(struct kvm_regs, field) / sizeof(__u32)))
+
+static int kvm_get_reg(int fd, uint64_t id, uint64_t *val)
+{
+	struct kvm_one_reg r = {.id = id, .addr = (uintptr_t)val};
+
+	return ioctl(fd, KVM_GET_ONE_REG, &r) ? -errno : 0;
+}
+
+static int kvm_set_reg(int fd, uint64_t id, uint64_t val)
+{
+	struct kvm_one_reg r = {.id = id, .addr = (uintptr_t)&val};
+
+	return ioctl(fd, KVM_SET_ONE_REG, &r) ? -errno : 0;
+}
+
+static int kvm_probe(char *err, size_t errlen)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), rc = 0;
+
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "/dev/kvm: %s%s", strerror(e),
+			 e == EACCES ? " (add yourself to the 'kvm' group)"
+			 : e == ENOENT ? " (no KVM: is the kernel built with CONFIG_KVM and booted at EL2?)"
+				       : "");
+		return -e;
+	}
+	if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		snprintf(err, errlen, "/dev/kvm: unexpected KVM API version");
+		rc = -ENOTSUP;
+	} else if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_USER_IRQ) <= 0) {
+		snprintf(err, errlen,
+			 "this kernel's KVM lacks KVM_CAP_ARM_USER_IRQ, which avmm's userspace "
+			 "interrupt controller needs (Linux 4.15 or later)");
+		rc = -ENOTSUP;
+	}
+	close(fd);
+	return rc;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only here to make KVM_RUN return EINTR */
+}
+
+static int kvm_vm_create(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_state *ks = calloc(1, sizeof(*ks));
+	struct kvm_enable_cap nisv = {.cap = KVM_CAP_ARM_NISV_TO_USER};
+	struct sigaction sa = {.sa_handler = kick_handler};
+	int n;
+
+	if (!ks)
+		return -ENOMEM;
+	ks->vm_fd = -1;
+	ks->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (ks->kvm_fd < 0)
+		goto fail_errno;
+	/* Type 0: the default 40-bit IPA space, which our RAM limit fits. */
+	ks->vm_fd = ioctl(ks->kvm_fd, KVM_CREATE_VM, 0);
+	if (ks->vm_fd < 0)
+		goto fail_errno;
+	n = ioctl(ks->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (n <= 0)
+		goto fail_errno;
+	ks->run_size = (size_t)n;
+	if (ioctl(ks->vm_fd, KVM_ARM_PREFERRED_TARGET, &ks->init))
+		goto fail_errno;
+	/* ISV=0 aborts (LDP/STP, writeback forms) come to us instead of failing KVM_RUN. */
+	if (ioctl(ks->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0 &&
+	    ioctl(ks->vm_fd, KVM_ENABLE_CAP, &nisv))
+		log_warn("kvm: cannot enable KVM_CAP_ARM_NISV_TO_USER: %s", strerror(errno));
+	ks->has_ext_dabt = ioctl(ks->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_INJECT_EXT_DABT) > 0;
+	ks->trap_brk = vm->bootp.format == BOOT_RAW;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIGNAL, &sa, NULL); /* no SA_RESTART: KVM_RUN must return */
+	vm->accel_state = ks;
+	return 0;
+
+fail_errno:
+	n = errno;
+	snprintf(err, errlen, "creating the VM: %s", strerror(n));
+	if (ks->vm_fd >= 0)
+		close(ks->vm_fd);
+	if (ks->kvm_fd >= 0)
+		close(ks->kvm_fd);
+	free(ks);
+	return -n;
+}
+
+static void kvm_vm_destroy(struct vm *vm)
+{
+	struct kvm_state *ks = vm->accel_state;
+
+	close(ks->vm_fd);
+	close(ks->kvm_fd);
+	free(ks);
+	vm->accel_state = NULL;
+}
+
+static int kvm_ram_map(struct vm *vm, uint64_t gpa, void *host, uint64_t size)
+{
+	struct kvm_state *ks = vm->accel_state;
+	struct kvm_userspace_memory_region r = {
+		.slot = 0, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+
+	return ioctl(ks->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
+}
+
+static int kvm_vcpu_create(struct vcpu *v)
+{
+	struct kvm_state *ks = v->vm->accel_state;
+	struct kvm_vcpu_state *s = calloc(1, sizeof(*s));
+	struct kvm_vcpu_init init = ks->init;
+	sigset_t set;
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	s->fd = ioctl(ks->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->index);
+	if (s->fd < 0) {
+		rc = -errno;
+		free(s);
+		return rc;
+	}
+	s->run = mmap(NULL, ks->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+	if (s->run == MAP_FAILED) {
+		rc = -errno;
+		close(s->fd);
+		free(s);
+		return rc;
+	}
+	/* Secondaries start powered off; the kernel's PSCI CPU_ON wakes them. */
+	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (v->index)
+		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+	if (ioctl(s->fd, KVM_ARM_VCPU_INIT, &init)) {
+		rc = -errno;
+		goto fail;
+	}
+	if (ks->trap_brk) {
+		struct kvm_guest_debug dbg = {
+			.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,
+		};
+
+		if (ioctl(s->fd, KVM_SET_GUEST_DEBUG, &dbg))
+			log_warn("vcpu%u: cannot trap BRK: %s", v->index, strerror(errno));
+	}
+	sigemptyset(&set);
+	sigaddset(&set, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	s->self = pthread_self();
+	v->accel = s;
+	atomic_store(&s->ready, true);
+	return 0;
+fail:
+	munmap(s->run, ks->run_size);
+	close(s->fd);
+	free(s);
+	return rc;
+}
+
+static void kvm_vcpu_destroy(struct vcpu *v)
+{
+	struct kvm_state *ks = v->vm->accel_state;
+	struct kvm_vcpu_state *s = v->accel;
+
+	if (!s)
+		return;
+	atomic_store(&s->ready, false);
+	munmap(s->run, ks->run_size);
+	close(s->fd);
+	free(s);
+	v->accel = NULL;
+}
+
+static int kvm_vcpu_reset(struct vcpu *v, uint64_t entry, uint64_t x0)
+{
+	struct kvm_vcpu_state *s = v->accel;
+	int rc;
+
+	/* KVM_ARM_VCPU_INIT left PSTATE at EL1h with DAIF masked, MMU off. */
+	rc = kvm_set_reg(s->fd, CORE_REG(regs.pc), entry);
+	if (!rc)
+		rc = kvm_set_reg(s->fd, CORE_REG(regs.regs[0]), x0);
+	for (int i = 1; i < 4 && !rc; i++)
+		rc = kvm_set_reg(s->fd, CORE_REG(regs.regs[i]), 0);
+	return rc;
+}
+
+static void inject_abort(struct vcpu *v, struct kvm_vcpu_state *s)
+{
+	struct kvm_state *ks = v->vm->accel_state;
+	struct kvm_vcpu_events ev;
+
+	if (!ks->has_ext_dabt) {
+		/* Old kernel: the access becomes RAZ/WI rather than killing the VM. */
+		if (!s->warned_no_dabt)
+			log_warn("vcpu%u: kernel cannot inject external aborts "
+				 "(KVM_CAP_ARM_INJECT_EXT_DABT); faulting accesses read as zero",
+				 v->index);
+		s->warned_no_dabt = true;
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.exception.ext_dabt_pending = 1;
+	if (ioctl(s->fd, KVM_SET_VCPU_EVENTS, &ev))
+		log_warn("vcpu%u: injecting an external abort failed: %s", v->index,
+			 strerror(errno));
+}
+
+static void report_timers(struct vcpu *v, struct kvm_run *run)
+{
+	uint64_t lvl = run->s.regs.device_irq_level;
+
+	vcpu_timer_update(v, AVMM_CPU_TIMER_VIRT, lvl & KVM_ARM_DEV_EL1_VTIMER);
+	vcpu_timer_update(v, AVMM_CPU_TIMER_PHYS, lvl & KVM_ARM_DEV_EL1_PTIMER);
+}
+
+static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
+{
+	struct kvm_vcpu_state *s = v->accel;
+	struct kvm_run *run = s->run;
+
+	if (s->mmio_pending) {
+		s->mmio_pending = false;
+		if (e->mmio.fault)
+			s->inject_abort = true;
+		else if (!e->mmio.write)
+			memcpy(run->mmio.data, &e->mmio.data, run->mmio.len);
+	}
+	if (s->inject_abort) {
+		s->inject_abort = false;
+		inject_abort(v, s);
+	}
+
+	e->kind = ACCEL_EXIT_NONE;
+	e->pc = 0; /* read lazily through vcpu_get_regs: an ioctl per exit costs */
+	if (ioctl(s->fd, KVM_RUN, 0)) {
+		int err = errno;
+
+		run->immediate_exit = 0;
+		if (err == EINTR || err == EAGAIN) {
+			report_timers(v, run);
+			return 0;
+		}
+		if (err == ENOSYS)
+			log_error("vcpu%u: KVM_RUN: ENOSYS (an access KVM cannot decode and the "
+				  "kernel lacks KVM_CAP_ARM_NISV_TO_USER)",
+				  v->index);
+		return -err;
+	}
+	report_timers(v, run);
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		s->mmio_pending = true;
+		e->kind = ACCEL_EXIT_MMIO;
+		e->mmio.addr = run->mmio.phys_addr;
+		e->mmio.len = run->mmio.len;
+		e->mmio.write = run->mmio.is_write;
+		e->mmio.fault = false;
+		e->mmio.data = 0;
+		if (e->mmio.write)
+			memcpy(&e->mmio.data, run->mmio.data,
+			       run->mmio.len <= 8 ? run->mmio.len : 8);
+		return 0;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			e->kind = ACCEL_EXIT_SHUTDOWN;
+			return 0;
+		case KVM_SYSTEM_EVENT_RESET:
+			e->kind = ACCEL_EXIT_RESET;
+			return 0;
+		case KVM_SYSTEM_EVENT_CRASH:
+			log_error("vcpu%u: the guest reported a crash (PSCI)", v->index);
+			e->kind = ACCEL_EXIT_ERROR;
+			return 0;
+		default:
+			log_warn("vcpu%u: unknown system event %u ignored", v->index,
+				 run->system_event.type);
+			return 0;
+		}
+	case KVM_EXIT_DEBUG:
+		e->kind = ACCEL_EXIT_DEBUG;
+		e->esr = run->debug.arch.hsr;
+		return 0;
+	case KVM_EXIT_ARM_NISV:
+		/* Not decodable by KVM (ISV=0): an external abort, never a VMM crash. */
+		log_msg(AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+			"vcpu%u: unsupported access form (ESR ISS 0x%llx) at 0x%llx, pc 0x%" PRIx64
+			"; injecting an external abort",
+			v->index, (unsigned long long)run->arm_nisv.esr_iss,
+			(unsigned long long)run->arm_nisv.fault_ipa, vcpu_pc(v));
+		s->inject_abort = true;
+		return 0;
+	case KVM_EXIT_INTR:
+		return 0;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_error("vcpu%u: KVM entry failed, reason 0x%llx", v->index,
+			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		e->kind = ACCEL_EXIT_ERROR;
+		return 0;
+	case KVM_EXIT_INTERNAL_ERROR:
+		log_error("vcpu%u: KVM internal error, suberror %u", v->index,
+			  run->internal.suberror);
+		e->kind = ACCEL_EXIT_ERROR;
+		return 0;
+	default:
+		log_error("vcpu%u: unexpected KVM exit reason %u", v->index, run->exit_reason);
+		e->kind = ACCEL_EXIT_ERROR;
+		return 0;
+	}
+}
+
+static void kvm_vcpu_kick(struct vcpu *v)
+{
+	struct kvm_vcpu_state *s = v->accel;
+
+	if (!s || !atomic_load(&s->ready))
+		return; /* not running yet: it checks vm->stopping before entering */
+	/* immediate_exit covers a kick that lands just before KVM_RUN. */
+	s->run->immediate_exit = 1;
+	pthread_kill(s->self, KICK_SIGNAL);
+}
+
+static void kvm_vcpu_set_irq(struct vcpu *v, bool level)
+{
+	struct kvm_state *ks = v->vm->accel_state;
+	struct kvm_irq_level irq = {
+		.irq = ((v->index >> 8) & 0xfu) << KVM_ARM_IRQ_VCPU2_SHIFT |
+		       KVM_ARM_IRQ_TYPE_CPU << KVM_ARM_IRQ_TYPE_SHIFT |
+		       (v->index & 0xffu) << KVM_ARM_IRQ_VCPU_SHIFT | KVM_ARM_IRQ_CPU_IRQ,
+		.level = level,
+	};
+
+	/* A VM ioctl, safe from any thread; the kernel kicks the vCPU. */
+	if (ioctl(ks->vm_fd, KVM_IRQ_LINE, &irq))
+		log_error("vcpu%u: KVM_IRQ_LINE: %s", v->index, strerror(errno));
+}
+
+static int kvm_vcpu_get_regs(struct vcpu *v, struct accel_regs *r)
+{
+	struct kvm_vcpu_state *s = v->accel;
+	int rc = 0;
+
+	if (!s)
+		return -ENODEV;
+	for (int i = 0; i < 31 && !rc; i++)
+		rc = kvm_get_reg(s->fd, CORE_REG(regs.regs[i]), &r->x[i]);
+	if (!rc)
+		rc = kvm_get_reg(s->fd, CORE_REG(regs.sp), &r->sp);
+	if (!rc)
+		rc = kvm_get_reg(s->fd, CORE_REG(regs.pc), &r->pc);
+	if (!rc)
+		rc = kvm_get_reg(s->fd, CORE_REG(regs.pstate), &r->pstate);
+	return rc;
+}
+
+const struct accel_ops accel_kvm_ops = {
+	.name = "kvm",
+	.kernel_psci = true,
+	.probe = kvm_probe,
+	.vm_create = kvm_vm_create,
+	.vm_destroy = kvm_vm_destroy,
+	.ram_map = kvm_ram_map,
+	.vcpu_create = kvm_vcpu_create,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.vcpu_reset = kvm_vcpu_reset,
+	.vcpu_run = kvm_vcpu_run,
+	.vcpu_kick = kvm_vcpu_kick,
+	.vcpu_set_irq = kvm_vcpu_set_irq,
+	.vcpu_get_regs = kvm_vcpu_get_regs,
+};

@@ -41,9 +41,11 @@ void device_destroy(struct avmm_dev *dev);
  * The MMIO hot path: find the region, enforce its valid sizes and alignment
  * (RAZ/WI and a guest error otherwise), call it under the device lock.
  * Returns -EFAULT when nothing is mapped at addr (the caller injects an
- * abort).  No allocation.
+ * abort).  No allocation.  `vcpu` may be NULL (tests): the access is then
+ * made as CPU 0.
  */
-int mmio_dispatch(struct vm *vm, unsigned cpu, uint64_t addr, unsigned len, bool write,
-		  uint64_t *data, uint64_t pc);
+struct vcpu;
+int mmio_dispatch(struct vm *vm, struct vcpu *vcpu, uint64_t addr, unsigned len, bool write,
+		  uint64_t *data);
 
 #endif

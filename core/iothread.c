@@ -1,2 +1,666 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
+/*
+ * The I/O thread: a poll() loop over registered fds, a self-pipe to wake it,
+ * and timers with absolute CLOCK_MONOTONIC deadlines.
+ *
+ * Locking.  `io->mu` protects every list and flag below.  Callbacks run with
+ * the registering device's lock held and `io->mu` released, so the lock order
+ * is device lock -> io->mu and nothing here calls out with `io->mu` held.
+ * The loop takes a device lock with trylock while holding `io->mu` (trylock
+ * cannot deadlock) and backs off on contention: that way it never sleeps on a
+ * device lock whose owner might be unregistering (and destroying) it.
+ *
+ * Lifetime.  Watches and timers are never freed while the loop may hold a
+ * pointer to them: removal marks them dead and the loop reaps dead entries at
+ * the top of each iteration.  A removal from another thread also waits for a
+ * callback of that very entry that is in progress, so once iothread_unwatch()
+ * or iothread_timer_free() returns, the callback is not running and will not
+ * run again (from inside the callback itself, the current call just finishes).
+ */
+#include "iothread.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct io_watch {
+	int fd;
+	unsigned events; /* AVMM_IO_IN | AVMM_IO_OUT; 0 pauses the watch */
+	avmm_io_fn fn;
+	void *opaque;
+	pthread_mutex_t *lock;
+	bool dead;
+};
+
+struct avmm_timer {
+	struct iothread *io;
+	avmm_timer_fn fn;
+	void *opaque;
+	pthread_mutex_t *lock;
+	uint64_t deadline;
+	uint64_t pass; /* dispatch pass that last fired it */
+	bool armed;
+	bool dead;
+};
+
+struct iothread {
+	pthread_mutex_t mu;
+	pthread_cond_t cb_done; /* broadcast whenever `cur` is cleared */
+	pthread_t thread;
+	bool running; /* the thread exists: from start until stop's join */
+	bool stop;
+	int kick_rd, kick_wr;
+	bool kick_pending;
+	bool sleeping;        /* in poll(); changes made now need a kick */
+	uint64_t sleep_until; /* the deadline that poll's timeout came from */
+	const void *cur;      /* watch or timer whose callback is running */
+	uint64_t pass;
+
+	struct io_watch **watches;
+	unsigned nwatches, cap_watches;
+	struct avmm_timer **timers;
+	unsigned ntimers, cap_timers;
+	unsigned ndead;
+
+	/* Owned by the loop thread (built under mu, used without it). */
+	struct pollfd *pfds;
+	struct io_watch **snap;
+	unsigned cap_pfds;
+};
+
+uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int set_fd_flags(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+static bool on_loop_thread(const struct iothread *io)
+{
+	return io->running && pthread_equal(pthread_self(), io->thread);
+}
+
+/* Wake the loop if it sleeps in poll(); one pending byte is enough. */
+static void kick_locked(struct iothread *io)
+{
+	static const char one = 1;
+
+	if (!io->sleeping || io->kick_pending)
+		return;
+	io->kick_pending = true;
+	/* EAGAIN means the pipe is full of kicks already: just as good. */
+	if (write(io->kick_wr, &one, 1) < 0 && errno != EAGAIN)
+		io->kick_pending = false;
+}
+
+static void wait_not_running_locked(struct iothread *io, const void *ent)
+{
+	if (!io->running || on_loop_thread(io))
+		return;
+	/* Only compares the pointer: the entry may already be reaped. */
+	while (io->cur == ent)
+		pthread_cond_wait(&io->cb_done, &io->mu);
+}
+
+static void reap_locked(struct iothread *io)
+{
+	unsigned i, j;
+
+	if (!io->ndead)
+		return;
+	for (i = j = 0; i < io->nwatches; i++) {
+		if (io->watches[i]->dead)
+			free(io->watches[i]);
+		else
+			io->watches[j++] = io->watches[i];
+	}
+	io->nwatches = j;
+	for (i = j = 0; i < io->ntimers; i++) {
+		if (io->timers[i]->dead)
+			free(io->timers[i]);
+		else
+			io->timers[j++] = io->timers[i];
+	}
+	io->ntimers = j;
+	io->ndead = 0;
+}
+
+static void mark_dead_locked(struct iothread *io, bool *dead)
+{
+	*dead = true;
+	io->ndead++;
+	/* Nobody can hold a pointer while the thread does not exist. */
+	if (!io->running)
+		reap_locked(io);
+}
+
+int iothread_create(struct iothread **out)
+{
+	struct iothread *io;
+	int p[2], ret;
+
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return -ENOMEM;
+	if (pipe(p) < 0) {
+		ret = -errno;
+		free(io);
+		return ret;
+	}
+	/* A self-pipe rather than eventfd: the same code on Linux and macOS. */
+	ret = set_fd_flags(p[0]);
+	if (!ret)
+		ret = set_fd_flags(p[1]);
+	if (ret) {
+		close(p[0]);
+		close(p[1]);
+		free(io);
+		return ret;
+	}
+	io->kick_rd = p[0];
+	io->kick_wr = p[1];
+	pthread_mutex_init(&io->mu, NULL);
+	pthread_cond_init(&io->cb_done, NULL);
+	io->sleep_until = UINT64_MAX;
+	*out = io;
+	return 0;
+}
+
+/* Grow the loop's poll arrays to fit every watch plus the kick pipe. */
+static void loop_size_arrays_locked(struct iothread *io)
+{
+	unsigned want = io->nwatches + 1;
+	struct pollfd *pfds;
+	struct io_watch **snap;
+
+	if (want <= io->cap_pfds)
+		return;
+	want = want < 16 ? 16 : want * 2;
+	pfds = realloc(io->pfds, want * sizeof(*pfds));
+	if (pfds)
+		io->pfds = pfds;
+	snap = realloc(io->snap, want * sizeof(*snap));
+	if (snap)
+		io->snap = snap;
+	/* On failure keep the old size: some watches just wait a round. */
+	if (pfds && snap)
+		io->cap_pfds = want;
+}
+
+/* Build the poll set; returns the number of pollfds (kick pipe first). */
+static unsigned loop_build_locked(struct iothread *io)
+{
+	unsigned i, n = 1;
+
+	loop_size_arrays_locked(io);
+	io->pfds[0] = (struct pollfd){ .fd = io->kick_rd, .events = POLLIN };
+	for (i = 0; i < io->nwatches && n < io->cap_pfds; i++) {
+		struct io_watch *w = io->watches[i];
+		short ev = 0;
+
+		/* A paused watch is not polled at all, so a hangup cannot spin. */
+		if (w->dead || !w->events)
+			continue;
+		if (w->events & AVMM_IO_IN)
+			ev |= POLLIN;
+		if (w->events & AVMM_IO_OUT)
+			ev |= POLLOUT;
+		io->pfds[n] = (struct pollfd){ .fd = w->fd, .events = ev };
+		io->snap[n] = w;
+		n++;
+	}
+	return n;
+}
+
+static uint64_t earliest_deadline_locked(const struct iothread *io)
+{
+	uint64_t min = UINT64_MAX;
+	unsigned i;
+
+	for (i = 0; i < io->ntimers; i++) {
+		const struct avmm_timer *t = io->timers[i];
+
+		if (t->armed && !t->dead && t->deadline < min)
+			min = t->deadline;
+	}
+	return min;
+}
+
+static void loop_poll(struct iothread *io, unsigned n, uint64_t deadline)
+{
+	uint64_t now, delta = 0;
+	bool forever = deadline == UINT64_MAX;
+
+	now = clock_ns();
+	if (!forever && deadline > now)
+		delta = deadline - now;
+#ifdef __linux__
+	{
+		struct timespec ts = { .tv_sec = delta / 1000000000ull,
+				       .tv_nsec = delta % 1000000000ull };
+
+		ppoll(io->pfds, n, forever ? NULL : &ts, NULL);
+	}
+#else
+	{
+		/* Round up: waking before the deadline would only spin. */
+		uint64_t ms = (delta + 999999) / 1000000;
+
+		poll(io->pfds, n, forever ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
+	}
+#endif
+}
+
+/*
+ * Try to take a callback's lock with io->mu held.  On contention, drop io->mu,
+ * back off and return false: the caller re-validates its entry and retries.
+ */
+static bool loop_trylock(struct iothread *io, pthread_mutex_t *lock, unsigned *spins)
+{
+	struct timespec ts = { 0, 50000 };
+
+	if (!lock || pthread_mutex_trylock(lock) == 0)
+		return true;
+	pthread_mutex_unlock(&io->mu);
+	if ((*spins)++ < 8)
+		sched_yield();
+	else
+		nanosleep(&ts, NULL);
+	pthread_mutex_lock(&io->mu);
+	return false;
+}
+
+static void loop_end_call_locked(struct iothread *io)
+{
+	io->cur = NULL;
+	pthread_cond_broadcast(&io->cb_done);
+}
+
+static unsigned revents_to_io(short re)
+{
+	unsigned ev = 0;
+
+	if (re & (POLLIN | POLLPRI))
+		ev |= AVMM_IO_IN;
+	if (re & POLLOUT)
+		ev |= AVMM_IO_OUT;
+	if (re & (POLLERR | POLLHUP | POLLNVAL))
+		ev |= AVMM_IO_ERR;
+	return ev;
+}
+
+static void loop_dispatch_watches_locked(struct iothread *io, unsigned n)
+{
+	unsigned i;
+
+	for (i = 1; i < n; i++) {
+		struct io_watch *w = io->snap[i];
+		short re = io->pfds[i].revents;
+		unsigned ev, spins = 0;
+
+		if (!re)
+			continue;
+		for (;;) {
+			/* Re-checked after each back-off: it may have changed. */
+			ev = revents_to_io(re) & (w->events | AVMM_IO_ERR);
+			if (io->stop || w->dead || !w->events || !ev)
+				break;
+			if (!loop_trylock(io, w->lock, &spins))
+				continue;
+			/* A closed fd would report POLLNVAL forever: pause it. */
+			if (re & POLLNVAL)
+				w->events = 0;
+			io->cur = w;
+			pthread_mutex_unlock(&io->mu);
+			w->fn(w->opaque, w->fd, ev);
+			if (w->lock)
+				pthread_mutex_unlock(w->lock);
+			pthread_mutex_lock(&io->mu);
+			loop_end_call_locked(io);
+			break;
+		}
+	}
+}
+
+/* Fire due timers earliest first; each at most once per pass. */
+static void loop_dispatch_timers_locked(struct iothread *io)
+{
+	uint64_t now = clock_ns();
+	unsigned spins = 0;
+
+	io->pass++;
+	while (!io->stop) {
+		struct avmm_timer *t = NULL;
+		pthread_mutex_t *lock;
+		unsigned i;
+
+		for (i = 0; i < io->ntimers; i++) {
+			struct avmm_timer *c = io->timers[i];
+
+			if (!c->armed || c->dead || c->pass == io->pass || c->deadline > now)
+				continue;
+			if (!t || c->deadline < t->deadline)
+				t = c;
+		}
+		if (!t)
+			break;
+		if (!loop_trylock(io, t->lock, &spins))
+			continue;
+		spins = 0;
+		lock = t->lock;
+		t->armed = false; /* before the call, so the callback may re-arm */
+		t->pass = io->pass;
+		io->cur = t;
+		pthread_mutex_unlock(&io->mu);
+		t->fn(t->opaque);
+		if (lock)
+			pthread_mutex_unlock(lock);
+		pthread_mutex_lock(&io->mu);
+		loop_end_call_locked(io);
+	}
+}
+
+static void *loop_main(void *arg)
+{
+	struct iothread *io = arg;
+
+	pthread_mutex_lock(&io->mu);
+	while (!io->stop) {
+		uint64_t deadline;
+		unsigned n;
+
+		reap_locked(io);
+		n = loop_build_locked(io);
+		deadline = earliest_deadline_locked(io);
+		io->sleeping = true;
+		io->sleep_until = deadline;
+		pthread_mutex_unlock(&io->mu);
+
+		loop_poll(io, n, deadline);
+
+		pthread_mutex_lock(&io->mu);
+		io->sleeping = false;
+		if (io->pfds[0].revents) {
+			char buf[64];
+
+			while (read(io->kick_rd, buf, sizeof(buf)) > 0)
+				;
+			io->kick_pending = false;
+		}
+		loop_dispatch_watches_locked(io, n);
+		loop_dispatch_timers_locked(io);
+	}
+	pthread_mutex_unlock(&io->mu);
+	return NULL;
+}
+
+int iothread_start(struct iothread *io)
+{
+	sigset_t all, old;
+	int ret;
+
+	pthread_mutex_lock(&io->mu);
+	if (io->running) {
+		pthread_mutex_unlock(&io->mu);
+		return -EALREADY;
+	}
+	io->stop = false;
+	io->running = true;
+	/*
+	 * Asynchronous signals (SIGINT, SIGTERM...) belong to the main thread:
+	 * the new thread inherits a mask blocking them.
+	 */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&io->thread, NULL, loop_main, io);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		io->running = false;
+	pthread_mutex_unlock(&io->mu);
+	return ret;
+}
+
+void iothread_stop(struct iothread *io)
+{
+	pthread_t th;
+
+	if (!io)
+		return;
+	pthread_mutex_lock(&io->mu);
+	if (!io->running || on_loop_thread(io)) {
+		pthread_mutex_unlock(&io->mu);
+		return;
+	}
+	io->stop = true;
+	kick_locked(io);
+	th = io->thread;
+	pthread_mutex_unlock(&io->mu);
+
+	pthread_join(th, NULL);
+
+	pthread_mutex_lock(&io->mu);
+	io->running = false;
+	io->sleeping = false;
+	io->kick_pending = false;
+	reap_locked(io);
+	pthread_mutex_unlock(&io->mu);
+}
+
+void iothread_destroy(struct iothread *io)
+{
+	unsigned i;
+
+	if (!io)
+		return;
+	iothread_stop(io);
+	for (i = 0; i < io->nwatches; i++)
+		free(io->watches[i]);
+	for (i = 0; i < io->ntimers; i++)
+		free(io->timers[i]);
+	free(io->watches);
+	free(io->timers);
+	free(io->pfds);
+	free(io->snap);
+	close(io->kick_rd);
+	close(io->kick_wr);
+	pthread_cond_destroy(&io->cb_done);
+	pthread_mutex_destroy(&io->mu);
+	free(io);
+}
+
+static struct io_watch *find_watch_locked(struct iothread *io, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < io->nwatches; i++)
+		if (io->watches[i]->fd == fd && !io->watches[i]->dead)
+			return io->watches[i];
+	return NULL;
+}
+
+int iothread_watch(struct iothread *io, int fd, unsigned events, avmm_io_fn fn, void *opaque,
+		   pthread_mutex_t *lock)
+{
+	struct io_watch *w;
+
+	if (!io || fd < 0 || !fn || (events & ~(AVMM_IO_IN | AVMM_IO_OUT)))
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct io_watch){ .fd = fd, .events = events, .fn = fn, .opaque = opaque,
+				.lock = lock };
+
+	pthread_mutex_lock(&io->mu);
+	if (find_watch_locked(io, fd)) {
+		pthread_mutex_unlock(&io->mu);
+		free(w);
+		return -EEXIST;
+	}
+	if (io->nwatches == io->cap_watches) {
+		unsigned cap = io->cap_watches ? io->cap_watches * 2 : 8;
+		struct io_watch **nw = realloc(io->watches, cap * sizeof(*nw));
+
+		if (!nw) {
+			pthread_mutex_unlock(&io->mu);
+			free(w);
+			return -ENOMEM;
+		}
+		io->watches = nw;
+		io->cap_watches = cap;
+	}
+	io->watches[io->nwatches++] = w;
+	kick_locked(io);
+	pthread_mutex_unlock(&io->mu);
+	return 0;
+}
+
+int iothread_watch_update(struct iothread *io, int fd, unsigned events)
+{
+	struct io_watch *w;
+
+	if (!io || (events & ~(AVMM_IO_IN | AVMM_IO_OUT)))
+		return -EINVAL;
+	pthread_mutex_lock(&io->mu);
+	w = find_watch_locked(io, fd);
+	if (!w) {
+		pthread_mutex_unlock(&io->mu);
+		return -ENOENT;
+	}
+	if (w->events != events) {
+		w->events = events;
+		kick_locked(io);
+	}
+	pthread_mutex_unlock(&io->mu);
+	return 0;
+}
+
+int iothread_unwatch(struct iothread *io, int fd)
+{
+	struct io_watch *w;
+
+	if (!io)
+		return -EINVAL;
+	pthread_mutex_lock(&io->mu);
+	w = find_watch_locked(io, fd);
+	if (!w) {
+		pthread_mutex_unlock(&io->mu);
+		return -ENOENT;
+	}
+	/* Dead first, so the loop cannot pick it again while we wait. */
+	mark_dead_locked(io, &w->dead);
+	wait_not_running_locked(io, w);
+	/* Drop the fd from the poll set: the caller may close it next. */
+	kick_locked(io);
+	pthread_mutex_unlock(&io->mu);
+	return 0;
+}
+
+int iothread_timer_new(struct iothread *io, avmm_timer_fn fn, void *opaque,
+		       pthread_mutex_t *lock, struct avmm_timer **timer)
+{
+	struct avmm_timer *t;
+
+	if (!io || !fn || !timer)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = (struct avmm_timer){ .io = io, .fn = fn, .opaque = opaque, .lock = lock };
+
+	pthread_mutex_lock(&io->mu);
+	if (io->ntimers == io->cap_timers) {
+		unsigned cap = io->cap_timers ? io->cap_timers * 2 : 8;
+		struct avmm_timer **nt = realloc(io->timers, cap * sizeof(*nt));
+
+		if (!nt) {
+			pthread_mutex_unlock(&io->mu);
+			free(t);
+			return -ENOMEM;
+		}
+		io->timers = nt;
+		io->cap_timers = cap;
+	}
+	io->timers[io->ntimers++] = t;
+	pthread_mutex_unlock(&io->mu);
+	*timer = t;
+	return 0;
+}
+
+void iothread_timer_mod(struct avmm_timer *t, uint64_t deadline_ns)
+{
+	struct iothread *io;
+
+	if (!t)
+		return;
+	io = t->io;
+	pthread_mutex_lock(&io->mu);
+	if (!t->dead) {
+		t->deadline = deadline_ns;
+		t->armed = true;
+		/* Later than what the loop sleeps towards: it will look again then. */
+		if (deadline_ns < io->sleep_until)
+			kick_locked(io);
+	}
+	pthread_mutex_unlock(&io->mu);
+}
+
+void iothread_timer_del(struct avmm_timer *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->io->mu);
+	/* No kick: an early wake-up with nothing due is harmless. */
+	t->armed = false;
+	pthread_mutex_unlock(&t->io->mu);
+}
+
+void iothread_timer_free(struct avmm_timer *t)
+{
+	struct iothread *io;
+
+	if (!t)
+		return;
+	io = t->io;
+	pthread_mutex_lock(&io->mu);
+	if (!t->dead) {
+		t->armed = false;
+		mark_dead_locked(io, &t->dead);
+		wait_not_running_locked(io, t);
+	}
+	pthread_mutex_unlock(&io->mu);
+}
+
+void iothread_kick(struct iothread *io)
+{
+	if (!io)
+		return;
+	pthread_mutex_lock(&io->mu);
+	kick_locked(io);
+	pthread_mutex_unlock(&io->mu);
+}

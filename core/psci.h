@@ -3,6 +3,7 @@
 #ifndef AVMM_CORE_PSCI_H
 #define AVMM_CORE_PSCI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PSCI_0_2_FN_BASE 0x84000000u
@@ -33,5 +34,39 @@
 #define PSCI_AFFINITY_ON_PENDING 2
 
 #define PSCI_MIGRATE_NOT_REQUIRED 2 /* MIGRATE_INFO_TYPE: no Trusted OS */
+
+/* ---- the userspace implementation (psci.c) ---- */
+
+#define PSCI_FN_MIGRATE 0x84000005u
+#define PSCI_FN_MIGRATE_INFO_UP_CPU 0x84000007u
+#define PSCI_FN64_MIGRATE 0xc4000005u
+#define PSCI_FN64_MIGRATE_INFO_UP_CPU 0xc4000007u
+#define PSCI_FN_SMC64 0x40000000u /* function id bit 30: SMC64 calling convention */
+
+#define PSCI_VERSION_1_0 0x00010000u /* major [30:16], minor [15:0] */
+
+struct vcpu;
+
+/* What the backend does after psci_call(). */
+enum psci_action {
+	PSCI_ACT_RETURN = 0,   /* write *ret to X0, continue the guest */
+	PSCI_ACT_SUSPEND,      /* CPU_SUSPEND: wait like WFI, then write *ret to X0 */
+	PSCI_ACT_CPU_OFF,      /* power this vCPU down (ACCEL_EXIT_CPU_OFF) */
+	PSCI_ACT_SYSTEM_OFF,   /* ACCEL_EXIT_SHUTDOWN */
+	PSCI_ACT_SYSTEM_RESET, /* ACCEL_EXIT_RESET */
+};
+
+/*
+ * Handle an SMCCC call with X0..X3 = args[0..3] from `vcpu` (HVC or SMC
+ * conduit).  The function id is W0 (the upper half of X0 is ignored, as
+ * SMCCC says); SMC64 ids are refused (NOT_SUPPORTED) when the caller is in
+ * AArch32 state, and SMC32 calls see only the low 32 bits of X1..X3.
+ * *ret is the X0 result (PSCI codes sign-extended to 64 bits).
+ */
+enum psci_action psci_call(struct vcpu *vcpu, const uint64_t args[4], bool caller_aarch32,
+			   uint64_t *ret);
+
+/* PSCI_FEATURES for `fid` as seen by a caller in AArch64 (or AArch32) state. */
+int32_t psci_features(uint32_t fid, bool caller_aarch32);
 
 #endif

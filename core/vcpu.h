@@ -11,6 +11,7 @@
 #include <avmm/avmm.h>
 
 #include "accel.h"
+#include "log.h"
 
 struct vm;
 
@@ -35,6 +36,11 @@ struct vcpu {
 
 	/* Last timer output levels reported, for edge detection. */
 	bool timer_level[2];
+	/* IRQ input as the irqchip last drove it (applied at vCPU start too). */
+	atomic_bool irq_level;
+
+	struct log_ratelimit rl_unmapped;
+	struct accel_exit exit; /* the exit being handled */
 
 	/* Statistics, read after the thread ends. */
 	uint64_t exits;
@@ -46,6 +52,9 @@ uint64_t vcpu_mpidr_for(unsigned index);
 
 /* Create the vCPU threads (vcpu 0 at the boot entry) and wait for them. */
 int vcpu_run_all(struct vm *vm);
+
+/* The vCPU's PC for messages (slow: may read registers); 0 if unknown. */
+uint64_t vcpu_pc(struct vcpu *vcpu);
 
 /* From a backend: a timer output changed level (deduplicated here). */
 void vcpu_timer_update(struct vcpu *vcpu, enum avmm_cpu_timer timer, bool level);

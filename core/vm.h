@@ -70,6 +70,9 @@ struct vm {
 	pthread_cond_t power_cond;
 	atomic_bool stopping;
 	atomic_int exit_status;
+	atomic_bool reset_requested;
+	bool running; /* vCPUs started: the memory map is frozen */
+	unsigned timeout_s; /* 0: none */
 };
 
 struct vm_options {
@@ -77,7 +80,7 @@ struct vm_options {
 	const char *const *overrides; /* "section.key=value" */
 	size_t noverrides;
 	const char *builtin_plugin_dir;
-	bool check_only; /* build everything but the accelerator */
+	unsigned timeout_s;        /* stop the guest with status 124 after this */
 };
 
 /*

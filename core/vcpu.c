@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "iothread.h"
+#include "log.h"
+#include "psci.h"
+#include "vm.h"
+
+#define ESR_EC(esr) (((esr) >> 26) & 0x3f)
+#define ESR_EC_BRK64 0x3c
+
+uint64_t vcpu_mpidr_for(unsigned index)
+{
+	/* Bit 31 is RES1. */
+	return (1ull << 31) | ((uint64_t)(index / 16) << 8) | (index % 16);
+}
+
+void vcpu_timer_update(struct vcpu *v, enum avmm_cpu_timer timer, bool level)
+{
+	struct vm *vm = v->vm;
+
+	if ((unsigned)timer > AVMM_CPU_TIMER_PHYS || v->timer_level[timer] == level)
+		return;
+	v->timer_level[timer] = level;
+	for (size_t i = 0; i < vm->ntimer_subs; i++) {
+		struct vm_timer_sub *s = &vm->timer_subs[i];
+
+		pthread_mutex_lock(&s->dev->lock);
+		s->fn(s->opaque, v->index, timer, level);
+		pthread_mutex_unlock(&s->dev->lock);
+	}
+}
+
+static struct vcpu *vcpu_by_mpidr(struct vm *vm, uint64_t mpidr)
+{
+	/* Only the affinity fields identify a CPU. */
+	mpidr &= 0xff00ffffffull;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if ((vm->vcpus[i].mpidr & 0xff00ffffffull) == mpidr)
+			return &vm->vcpus[i];
+	return NULL;
+}
+
+int vm_cpu_on(struct vm *vm, uint64_t mpidr, uint64_t entry, uint64_t context)
+{
+	struct vcpu *v = vcpu_by_mpidr(vm, mpidr);
+	int rc = PSCI_RET_SUCCESS;
+
+	if (!v)
+		return PSCI_RET_INVALID_PARAMS;
+	pthread_mutex_lock(&vm->power_lock);
+	if (v->power == VCPU_ON) {
+		rc = PSCI_RET_ALREADY_ON;
+	} else if (v->power == VCPU_ON_PENDING) {
+		rc = PSCI_RET_ON_PENDING;
+	} else {
+		v->power = VCPU_ON_PENDING;
+		v->on_entry = entry;
+		v->on_context = context;
+		pthread_cond_broadcast(&vm->power_cond);
+	}
+	pthread_mutex_unlock(&vm->power_lock);
+	return rc;
+}
+
+int vm_cpu_affinity_info(struct vm *vm, uint64_t mpidr)
+{
+	struct vcpu *v = vcpu_by_mpidr(vm, mpidr);
+	int state;
+
+	if (!v)
+		return PSCI_RET_INVALID_PARAMS;
+	pthread_mutex_lock(&vm->power_lock);
+	state = v->power == VCPU_ON ? PSCI_AFFINITY_ON
+		: v->power == VCPU_ON_PENDING ? PSCI_AFFINITY_ON_PENDING
+					       : PSCI_AFFINITY_OFF;
+	pthread_mutex_unlock(&vm->power_lock);
+	return state;
+}
+
+/* Userspace PSCI: park a powered-off vCPU until CPU_ON or the VM stops. */
+static int wait_power_on(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	int rc;
+
+	pthread_mutex_lock(&vm->power_lock);
+	while (v->power != VCPU_ON_PENDING && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->power_cond, &vm->power_lock);
+	if (atomic_load(&vm->stopping)) {
+		pthread_mutex_unlock(&vm->power_lock);
+		return -ECANCELED;
+	}
+	v->power = VCPU_ON;
+	pthread_mutex_unlock(&vm->power_lock);
+	rc = vm->accel->vcpu_reset(v, v->on_entry, v->on_context);
+	return rc;
+}
+
+uint64_t vcpu_pc(struct vcpu *v)
+{
+	struct accel_regs r;
+
+	if (!v)
+		return 0;
+	if (v->exit.pc)
+		return v->exit.pc;
+	if (!v->vm->accel || v->vm->accel->vcpu_get_regs(v, &r))
+		return 0;
+	return r.pc;
+}
+
+static void dump_regs(struct vcpu *v, const struct accel_exit *e)
+{
+	struct accel_regs r;
+	char buf[2048];
+	size_t n = 0;
+
+	if (v->vm->accel->vcpu_get_regs(v, &r)) {
+		log_error("vcpu%u: cannot read registers", v->index);
+		return;
+	}
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "avmm: vcpu%u stopped at BRK #0x%" PRIx64
+			      ", pc 0x%" PRIx64 "\r\n",
+			      v->index, e->esr & 0xffff, r.pc);
+	for (int i = 0; i < 31 && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "  x%-2d = 0x%016" PRIx64 " (%" PRIu64 ")\r\n", i, r.x[i],
+				      r.x[i]);
+	if (n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - n,
+			 "  sp  = 0x%016" PRIx64 "\r\n  pc  = 0x%016" PRIx64
+			 "\r\n  pstate = 0x%08" PRIx64 "\r\n",
+			 r.sp, r.pc, r.pstate);
+	fputs(buf, stderr);
+}
+
+static void handle_mmio(struct vcpu *v, struct accel_exit *e)
+{
+	struct vm *vm = v->vm;
+
+	v->mmio_exits++;
+	e->mmio.fault = false;
+	if (mmio_dispatch(vm, v, e->mmio.addr, e->mmio.len, e->mmio.write, &e->mmio.data) ==
+	    -EFAULT) {
+		/* Nothing there: an external abort, as on hardware. */
+		if (log_ratelimit_ok(&v->rl_unmapped, clock_ns(), 10))
+			log_msg(AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+				"vcpu%u: %u-byte %s of unmapped address 0x%" PRIx64
+				" at pc 0x%" PRIx64 "; injecting an external abort",
+				v->index, e->mmio.len, e->mmio.write ? "write" : "read",
+				e->mmio.addr, vcpu_pc(v));
+		e->mmio.fault = true;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	const struct accel_ops *accel = vm->accel;
+	struct accel_exit *e = &v->exit;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = accel->vcpu_create(v);
+	if (rc) {
+		log_error("vcpu%u: cannot create: %s", v->index, strerror(-rc));
+		vm_request_stop(vm, 1);
+		return NULL;
+	}
+	if (atomic_load(&v->irq_level))
+		accel->vcpu_set_irq(v, true);
+	if (v->index == 0) {
+		pthread_mutex_lock(&vm->power_lock);
+		v->power = VCPU_ON;
+		pthread_mutex_unlock(&vm->power_lock);
+		rc = accel->vcpu_reset(v, vm->boot.entry, vm->boot.dtb_addr);
+	} else if (!accel->kernel_psci) {
+		rc = wait_power_on(v);
+	}
+	while (!rc && !atomic_load(&vm->stopping)) {
+		rc = accel->vcpu_run(v, e);
+		if (rc) {
+			log_error("vcpu%u: run failed: %s", v->index, strerror(-rc));
+			vm_request_stop(vm, 1);
+			break;
+		}
+		v->exits++;
+		switch (e->kind) {
+		case ACCEL_EXIT_NONE:
+			break;
+		case ACCEL_EXIT_MMIO:
+			handle_mmio(v, e);
+			break;
+		case ACCEL_EXIT_SHUTDOWN:
+			log_msg(AVMM_LOG_INFO, "guest powered off");
+			vm_request_stop(vm, 0);
+			break;
+		case ACCEL_EXIT_RESET:
+			/* No warm reset yet: stop like QEMU's -no-reboot, and say so. */
+			log_msg(AVMM_LOG_WARN, "guest requested a system reset; exiting (status 0)");
+			vm_request_stop(vm, 0);
+			break;
+		case ACCEL_EXIT_CPU_OFF:
+			pthread_mutex_lock(&vm->power_lock);
+			v->power = VCPU_OFF;
+			pthread_mutex_unlock(&vm->power_lock);
+			rc = wait_power_on(v);
+			break;
+		case ACCEL_EXIT_DEBUG:
+			if (ESR_EC(e->esr) == ESR_EC_BRK64) {
+				dump_regs(v, e);
+				vm_request_stop(vm, (int)(e->esr & 0xff));
+			} else {
+				log_error("vcpu%u: unexpected debug exit (ESR 0x%" PRIx64
+					  ") at pc 0x%" PRIx64,
+					  v->index, e->esr, vcpu_pc(v));
+				vm_request_stop(vm, 1);
+			}
+			break;
+		case ACCEL_EXIT_ERROR:
+		default:
+			vm_request_stop(vm, 1);
+			rc = -EIO;
+			break;
+		}
+	}
+	accel->vcpu_destroy(v);
+	return NULL;
+}
+
+int vcpu_run_all(struct vm *vm)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		rc = -pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (rc) {
+			vm_request_stop(vm, 1);
+			break;
+		}
+		v->thread_started = true;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vm->vcpus[i].thread_started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].thread_started = false;
+		}
+	}
+	return rc;
+}

@@ -270,7 +270,7 @@ static int no_fit(const char *what, const char *path, const struct guest_ram *ra
 		  uint64_t needed, char *err, size_t errlen)
 {
 	boot_seterr(err, errlen,
-		    "%s %s does not fit in %llu MiB of RAM: about %llu MiB are needed; raise the memory size in [machine]",
+		    "%s %s does not fit in %llu MiB of RAM: about %llu MiB are needed; raise memory in [machine]",
 		    what, path, (unsigned long long)mib_up(ram->size),
 		    (unsigned long long)mib_up(needed));
 	return -E2BIG;
@@ -365,6 +365,13 @@ static int load_linux(struct guest_ram *ram, const struct boot_params *p,
 		goto out;
 	}
 	r = boot_parse_image(hdr, (size_t)got, &img, why, sizeof(why));
+	if (r < 0 && got >= 8 && !memcmp(hdr + 4, "zimg", 4)) {
+		/* CONFIG_EFI_ZBOOT: the Image is inside, but only EFI firmware unpacks it. */
+		boot_seterr(err, errlen,
+			    "kernel %s: an EFI zboot image (vmlinuz.efi), not a bare arm64 Image; use the kernel's Image or Image.gz instead",
+			    p->kernel);
+		goto out;
+	}
 	if (r < 0) {
 		boot_seterr(err, errlen, "kernel %s: not an arm64 Linux Image%s (%s); %s", p->kernel,
 			    gzipped ? " inside the gzip stream" : "", why, raw_hint);
@@ -373,7 +380,8 @@ static int load_linux(struct guest_ram *ram, const struct boot_params *p,
 
 	base = align_up(ram->base, SZ_2M);
 	start = base + img.text_offset;
-	if (base < ram->base || start >= ram_end || ram_end - start < IMAGE_HDR_SIZE) {
+	if (base < ram->base || start < base || start >= ram_end ||
+	    ram_end - start < IMAGE_HDR_SIZE) {
 		r = no_fit("kernel", p->kernel, ram,
 			   ram_needed(ram, start, img.image_size ? img.image_size : (uint64_t)st.st_size, 0),
 			   err, errlen);
@@ -442,7 +450,7 @@ static int load_raw(struct guest_ram *ram, const struct boot_params *p, struct b
 	}
 	if (p->raw_load < ram->base || p->raw_load >= ram_end) {
 		boot_seterr(err, errlen,
-			    "kernel %s: raw load address 0x%llx is outside RAM [0x%llx, 0x%llx); set load in [boot] inside RAM",
+			    "kernel %s: raw load address 0x%llx is outside RAM [0x%llx, 0x%llx); set load-address in [boot] inside RAM",
 			    p->kernel, (unsigned long long)p->raw_load,
 			    (unsigned long long)ram->base, (unsigned long long)ram_end);
 		r = -EINVAL;

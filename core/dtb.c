@@ -63,7 +63,7 @@ static void dtb_seterr(char *err, size_t errlen, const char *fmt, ...)
 
 static int dtb_fail(int fdterr, const char *what, char *err, size_t errlen)
 {
-	dtb_seterr(err, errlen, "device tree %s: %s", what, fdt_strerror(fdterr));
+	dtb_seterr(err, errlen, "%s: %s", what, fdt_strerror(fdterr));
 	return dtb_errno(fdterr);
 }
 
@@ -202,29 +202,29 @@ int dtb_create(const struct dtb_machine *m, void **fdtp, char *err, size_t errle
 		return -EINVAL;
 	*fdtp = NULL;
 	if (!m || !m->ncpus || !m->mpidr) {
-		dtb_seterr(err, errlen, "device tree: no CPUs");
+		dtb_seterr(err, errlen, "no CPUs");
 		return -EINVAL;
 	}
 	if (!m->ram_size || m->ram_base + m->ram_size < m->ram_base) {
-		dtb_seterr(err, errlen, "device tree: bad RAM range base 0x%llx size 0x%llx",
+		dtb_seterr(err, errlen, "bad RAM range base 0x%llx size 0x%llx",
 			   (unsigned long long)m->ram_base, (unsigned long long)m->ram_size);
 		return -EINVAL;
 	}
 	if (m->initrd_end && m->initrd_end <= m->initrd_start) {
-		dtb_seterr(err, errlen, "device tree: initrd end 0x%llx is not after start 0x%llx",
+		dtb_seterr(err, errlen, "initrd end 0x%llx is not after start 0x%llx",
 			   (unsigned long long)m->initrd_end,
 			   (unsigned long long)m->initrd_start);
 		return -EINVAL;
 	}
 	if (!dtb_method_ok(m->psci_method)) {
-		dtb_seterr(err, errlen, "device tree: PSCI method must be \"hvc\" or \"smc\", not \"%s\"",
+		dtb_seterr(err, errlen, "PSCI method must be \"hvc\" or \"smc\", not \"%s\"",
 			   m->psci_method ? m->psci_method : "(none)");
 		return -EINVAL;
 	}
 
 	fdt = malloc(DTB_MAX_SIZE);
 	if (!fdt) {
-		dtb_seterr(err, errlen, "device tree: out of memory");
+		dtb_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	r = fdt_create_empty_tree(fdt, DTB_MAX_SIZE);
@@ -334,10 +334,10 @@ int dtb_finish(void *fdt, size_t *size, char *err, size_t errlen)
 		return dtb_fail(r, "/", err, errlen);
 	r = fdt_pack(fdt);
 	if (r < 0)
-		return dtb_fail(r, "pack", err, errlen);
+		return dtb_fail(r, "packing", err, errlen);
 	r = fdt_check_full(fdt, fdt_totalsize(fdt));
 	if (r < 0)
-		return dtb_fail(r, "check", err, errlen);
+		return dtb_fail(r, "checking", err, errlen);
 	*size = fdt_totalsize(fdt);
 	return 0;
 }

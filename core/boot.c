@@ -388,6 +388,15 @@ static int load_linux(struct guest_ram *ram, const struct boot_params *p,
 		goto out;
 	}
 
+	/* Refuse early what is known not to fit, before copying anything. */
+	reserve = img.image_size;
+	if (!gzipped && (uint64_t)st.st_size > reserve)
+		reserve = (uint64_t)st.st_size;
+	if (reserve > ram_end - start) {
+		r = no_fit("kernel", p->kernel, ram, ram_needed(ram, start, reserve, 0), err, errlen);
+		goto out;
+	}
+
 	/* Inflate (or copy) straight into guest RAM, bounded by its end. */
 	memcpy(ram_ptr(ram, start, IMAGE_HDR_SIZE), hdr, IMAGE_HDR_SIZE);
 	room = ram_end - start - IMAGE_HDR_SIZE;

@@ -368,6 +368,8 @@ START_TEST(test_load_too_small)
 	ck_assert_int_eq(boot_load(&ram, &p, &l, err, sizeof(err)), -E2BIG);
 	ck_assert_msg(strstr(err, p.kernel) && strstr(err, "16 MiB") && strstr(err, "MiB are needed"),
 		      "err: %s", err);
+	/* Refused before copying: guest RAM is untouched. */
+	ck_assert_uint_eq(*(uint8_t *)ram_ptr(&ram, RAM_BASE + 100, 1), 0);
 	ram_free(&ram);
 
 	/* The kernel fits, the initrd does not; the message names the initrd. */

@@ -29,6 +29,10 @@ class GuestError(Exception):
     """The guest did not do what was expected (hang, early exit, bad output)."""
 
 
+class Unexpected(GuestError):
+    """expect()'s `fail` pattern showed up first; the guest is still running."""
+
+
 def _tail(text, n=1500):
     text = text[-n:]
     return text if text.strip() else "(no output)"
@@ -108,18 +112,26 @@ class Console:
         self.close()
 
     # -- the interface ----------------------------------------------------
-    def expect(self, pattern, timeout=60):
+    def expect(self, pattern, timeout=60, fail=None):
         """Wait for regex `pattern` in output not yet consumed; return the match.
 
         Raises GuestError when it does not show up within `timeout` seconds, the
-        whole-run timeout expires (QEMU is then killed) or the process ends.
+        whole-run timeout expires (QEMU is then killed), the process ends, or
+        regex `fail` (say, a "program ended" marker) shows up before it.
         """
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        frx = re.compile(fail) if isinstance(fail, str) else fail
         t0 = time.monotonic()
         end = min(t0 + timeout, self.deadline)
         eof = False
         while True:
             m = rx.search(self.buf, self.pos)
+            f = frx.search(self.buf, self.pos) if frx else None
+            if f and (not m or f.start() < m.start()):
+                out = self.buf[self.pos:f.end()]
+                self.pos = f.end()
+                raise Unexpected("/%s/ appeared before /%s/ after %.1f s; output:\n%s" % (
+                    frx.pattern, rx.pattern, time.monotonic() - t0, _tail(out)))
             if m:
                 self.pos = m.end()
                 return m

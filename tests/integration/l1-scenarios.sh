@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs inside L1 (as /avmm/tests/scenarios.sh): each named scenario in turn,
+# framed by markers run_integration.py parses:
+#   @@SCENARIO-BEGIN <name>@@ ... @@SCENARIO-END <name> rc=<n> t=<seconds>@@
+# Batch scenarios get stdin from /dev/null and a safety timeout, so one hung
+# scenario cannot eat the whole run; linux-shell is interactive on the console.
+cd /avmm || exit 1
+uptime_cs() { # hundredths of a second since L1 boot
+	read -r up _ </proc/uptime
+	echo "${up%.*}${up#*.}"
+}
+for s in "$@"; do
+	echo "@@SCENARIO-BEGIN $s@@"
+	t0=$(uptime_cs)
+	case $s in
+	kvm-probe) timeout 60 /avmm/bin/kvm-probe 1000 </dev/null 2>&1 ;;
+	hello) timeout 60 /avmm/bin/avmm -c /avmm/configs/hello.ini </dev/null 2>&1 ;;
+	fibonacci) timeout 60 /avmm/bin/avmm -c /avmm/configs/fibonacci.ini </dev/null 2>&1 ;;
+	hang) timeout 60 /avmm/bin/avmm --timeout 3 -c /avmm/configs/hang.ini </dev/null 2>&1 ;;
+	linux-shell) /avmm/bin/avmm -c /avmm/configs/linux-virt.ini 2>&1 ;;
+	*) echo "scenarios.sh: unknown scenario '$s'"; false ;;
+	esac
+	rc=$?
+	t1=$(uptime_cs)
+	dt=$((t1 - t0))
+	echo "@@SCENARIO-END $s rc=$rc t=$((dt / 100)).$((dt / 10 % 10))@@"
+done

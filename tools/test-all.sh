@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Build everything and run every test: unit tests (Check, via ctest) and the
+# integration tests that boot real guests under KVM.  On a host that is not
+# arm64 Linux the integration tests run inside an arm64 Linux under QEMU with
+# nested virtualization (tools/run-nested.sh); pass --unit to skip them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+integration=ON
+for a in "$@"; do
+	case $a in
+	--unit) integration=OFF ;;
+	*) echo "usage: $0 [--unit]" >&2; exit 2 ;;
+	esac
+done
+
+cmake -S . -B build -DAVMM_WERROR=ON -DAVMM_INTEGRATION=$integration
+cmake --build build -j"$(getconf _NPROCESSORS_ONLN)"
+ctest --test-dir build --output-on-failure -j2

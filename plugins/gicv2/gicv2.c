@@ -37,6 +37,7 @@
 #define GIC_NR_PRIV 32
 #define GIC_MAX_IRQ 1020 /* INTIDs 1020-1023 are special */
 #define GIC_MAX_SPI (GIC_MAX_IRQ - GIC_NR_PRIV)
+#define GIC_CAND_WORDS ((GIC_MAX_SPI + 31) / 32)
 #define GIC_DEFAULT_LINES 224
 #define GIC_REGION_SIZE 0x10000ull
 
@@ -196,33 +197,69 @@ static unsigned gic_running_prio(const struct gic_cpu *c)
 }
 
 /*
+ * SPIs that are enabled, pending and not active, as a bitmap indexed by
+ * INTID - 32.  Their state is not banked, so one pass serves every CPU.
+ */
+static void gic_spi_candidates(struct gic *s, uint32_t *cand)
+{
+	memset(cand, 0, GIC_CAND_WORDS * sizeof(*cand));
+	for (unsigned id = GIC_NR_PRIV; id < s->nirq; id++) {
+		uint8_t f = s->spi[id - GIC_NR_PRIV].flags;
+
+		if ((f & (IRQ_ENABLED | IRQ_ACTIVE)) == IRQ_ENABLED &&
+		    ((f & IRQ_LATCH) || (f & (IRQ_EDGE | IRQ_LINE)) == IRQ_LINE))
+			cand[(id - GIC_NR_PRIV) / 32] |= 1u << ((id - GIC_NR_PRIV) % 32);
+	}
+}
+
+
+/*
  * The highest priority pending interrupt this CPU interface could take:
  * enabled, pending and not active, targeting the CPU, in a group enabled in
  * both the distributor and the CPU interface.  Ties go to the lowest INTID.
  * Returns GIC_SPURIOUS when there is none.
  */
-static unsigned gic_best(struct gic *s, unsigned cpu, unsigned *prio)
+static unsigned gic_best_in(struct gic *s, unsigned cpu, const uint32_t *cand, unsigned *prio)
 {
 	unsigned best = GIC_SPURIOUS, best_prio = GIC_IDLE_PRIO;
 	uint32_t groups = s->dist_ctlr & s->cpu[cpu].ctlr & (GICC_CTLR_EN_GRP0 | GICC_CTLR_EN_GRP1);
 
+	*prio = GIC_IDLE_PRIO;
 	if (!groups)
 		return GIC_SPURIOUS;
-	for (unsigned id = 0; id < s->nirq; id++) {
-		const struct gic_irq *irq = gic_irq(s, cpu, id);
+	for (unsigned id = 0; id < GIC_NR_PRIV; id++) {
+		const struct gic_irq *irq = &s->priv[cpu][id];
 
 		if ((irq->flags & (IRQ_ENABLED | IRQ_ACTIVE)) != IRQ_ENABLED ||
-		    irq->prio >= best_prio)
+		    irq->prio >= best_prio || !gic_pending(s, cpu, id))
 			continue;
 		if (!(groups & (1u << ((irq->flags & IRQ_GROUP1) ? 1 : 0))))
-			continue;
-		if (!gic_pending(s, cpu, id) || !gic_targets(s, cpu, id))
 			continue;
 		best = id;
 		best_prio = irq->prio;
 	}
+	for (unsigned w = 0; w < GIC_CAND_WORDS; w++) {
+		for (uint32_t bits = cand[w]; bits; bits &= bits - 1) {
+			unsigned id = GIC_NR_PRIV + w * 32 + (unsigned)__builtin_ctz(bits);
+			const struct gic_irq *irq = &s->spi[id - GIC_NR_PRIV];
+
+			if (irq->prio >= best_prio || !gic_targets(s, cpu, id) ||
+			    !(groups & (1u << ((irq->flags & IRQ_GROUP1) ? 1 : 0))))
+				continue;
+			best = id;
+			best_prio = irq->prio;
+		}
+	}
 	*prio = best_prio;
 	return best;
+}
+
+static unsigned gic_best(struct gic *s, unsigned cpu, unsigned *prio)
+{
+	uint32_t cand[GIC_CAND_WORDS];
+
+	gic_spi_candidates(s, cand);
+	return gic_best_in(s, cpu, cand, prio);
 }
 
 /* Whether `id` (from gic_best) has enough priority to be signalled/acked. */
@@ -234,9 +271,9 @@ static bool gic_can_preempt(struct gic *s, unsigned cpu, unsigned id, unsigned p
 	return prio < c->pmr && (prio & gic_gprio_mask(c, group)) < gic_running_prio(c);
 }
 
-static bool gic_cpu_signal(struct gic *s, unsigned cpu)
+static bool gic_cpu_signal(struct gic *s, unsigned cpu, const uint32_t *cand)
 {
-	unsigned prio, id = gic_best(s, cpu, &prio);
+	unsigned prio, id = gic_best_in(s, cpu, cand, &prio);
 
 	if (id == GIC_SPURIOUS || !gic_can_preempt(s, cpu, id, prio))
 		return false;
@@ -255,8 +292,11 @@ static bool gic_cpu_signal(struct gic *s, unsigned cpu)
 /* Recompute every CPU's IRQ output; tell the host only about changes. */
 static void gic_update(struct gic *s)
 {
+	uint32_t cand[GIC_CAND_WORDS];
+
+	gic_spi_candidates(s, cand);
 	for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {
-		bool level = gic_cpu_signal(s, cpu);
+		bool level = gic_cpu_signal(s, cpu, cand);
 
 		if (level != s->cpu[cpu].irq_out) {
 			s->cpu[cpu].irq_out = level;

@@ -1195,6 +1195,52 @@ START_TEST(test_reset)
 }
 END_TEST
 
+/* Random register traffic and inputs: no crash, no out-of-range INTID, no redundant IRQ calls. */
+START_TEST(test_random_traffic)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	create_n(4, "100");
+	for (unsigned n = 0; n < 200000; n++) {
+		uint64_t v;
+		unsigned r, cpu, size;
+		uint64_t off;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		r = (unsigned)(x >> 32);
+		cpu = r % 5; /* CPU 4 does not exist */
+		size = (r >> 4) & 1 ? 4 : 1;
+		off = ((x >> 8) % 0x1100) & ~(uint64_t)(size - 1);
+		switch ((r >> 8) & 7) {
+		case 0:
+			spi_line((r >> 12) % 140, (r >> 20) & 1);
+			break;
+		case 1:
+			ppi_line(cpu, (r >> 12) % 18, (r >> 20) & 1);
+			break;
+		case 2:
+		case 3:
+			fake_write(&dev, cpu, DIST + off, size, (uint32_t)x);
+			break;
+		case 4:
+			fake_write(&dev, cpu, CPUI + (off & 0x10fc), 4, (uint32_t)x);
+			break;
+		case 5:
+			fake_read(&dev, cpu, DIST + off, size, &v);
+			break;
+		default:
+			if (fake_read(&dev, cpu, CPUI + ((r >> 12) & 1 ? C_IAR : C_AIAR), 4, &v) == 0) {
+				unsigned id = v & 0x3ff;
+
+				ck_assert_msg(id < 160 || id >= 1022, "IAR returned %u", id);
+				ck_assert_msg(id < 16 || (v >> 10) == 0, "source bits on INTID %u", id);
+			}
+			break;
+		}
+	}
+}
+END_TEST
+
 /* ---- device tree ------------------------------------------------------------ */
 
 START_TEST(test_fdt_cells)
@@ -1350,6 +1396,7 @@ static Suite *gicv2_suite(void)
 	tcase_add_test(tc, test_cpu_irq_edges);
 	tcase_add_test(tc, test_bad_inputs);
 	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_random_traffic);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("devicetree");

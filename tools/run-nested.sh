@@ -8,7 +8,8 @@
 # built first (tools/fetch-guest.sh, mkinitramfs.sh, cross-build.sh, mkl1.sh).
 # Inside L1: /avmm/bin/avmm, /avmm/configs/, /avmm/plugins/ (see tools/mkl1.sh).
 # The console is this terminal; L1 prints AVMM-EXIT-STATUS=<n> when CMD ends
-# and powers off. Leave QEMU at any time with Ctrl-A X.
+# and powers off. Ctrl-A reaches avmm (Ctrl-A x quits avmm, then L1 powers
+# off); QEMU's own escape is moved to Ctrl-] (Ctrl-] x kills QEMU at once).
 #
 # On an arm64 Linux host with a usable /dev/kvm, QEMU is skipped: avmm is built
 # natively into build-aarch64/ and CMD runs directly, with /avmm/... in CMD
@@ -150,11 +151,11 @@ qemu=(qemu-system-aarch64
 	-M virt,virtualization=on,gic-version=3
 	-cpu max,pauth-impdef=on
 	-smp "$smp" -m "$mem"
-	-nographic -no-reboot
+	-nographic -no-reboot -echr 0x1d
 	-kernel "$AVMM_GUEST_DIR/Image"
 	-initrd "$AVMM_L1_DIR/l1.cpio.gz"
 	-append "$kargs")
-note "booting L1 (timeout: $([ "$timeout" -eq 0 ] && echo none || echo "$timeout s"); Ctrl-A X quits)"
+note "booting L1 (timeout: $([ "$timeout" -eq 0 ] && echo none || echo "$timeout s"); Ctrl-] x kills QEMU)"
 rc=0
 timeout --foreground -k 5 "$timeout" "${qemu[@]}" || rc=$?
 [ -t 0 ] && stty sane 2>/dev/null || true

@@ -143,7 +143,7 @@ static int load_plugin(struct vm *vm, struct cfg_section *s, struct plugin **out
 {
 	const char *name;
 	char err[1024], *path = NULL;
-	struct plugin *p;
+	struct plugin *p, **list;
 	int rc;
 
 	if (config_str(vm->cfg, s, "plugin", &name) || !*name)
@@ -154,24 +154,28 @@ static int load_plugin(struct vm *vm, struct cfg_section *s, struct plugin **out
 	if (rc)
 		return config_error(vm->cfg, s, "plugin", "%s", err);
 	for (size_t i = 0; i < vm->nplugins; i++) {
-		if (!strcmp(vm->plugins[i].path, path)) {
+		if (!strcmp(vm->plugins[i]->path, path)) {
 			free(path);
-			*out = &vm->plugins[i];
+			*out = vm->plugins[i];
 			return 0;
 		}
 	}
-	p = realloc(vm->plugins, (vm->nplugins + 1) * sizeof(*p));
-	if (!p) {
+	p = calloc(1, sizeof(*p));
+	list = realloc(vm->plugins, (vm->nplugins + 1) * sizeof(*list));
+	if (!p || !list) {
+		free(p);
 		free(path);
 		return -ENOMEM;
 	}
-	vm->plugins = p;
-	rc = plugin_load(path, strchr(name, '/') ? NULL : name, &p[vm->nplugins], err,
-			 sizeof(err));
+	vm->plugins = list;
+	rc = plugin_load(path, strchr(name, '/') ? NULL : name, p, err, sizeof(err));
 	free(path);
-	if (rc)
+	if (rc) {
+		free(p);
 		return config_error(vm->cfg, s, "plugin", "%s", err);
-	*out = &p[vm->nplugins++];
+	}
+	vm->plugins[vm->nplugins++] = p;
+	*out = p;
 	return 0;
 }
 
@@ -514,8 +518,10 @@ void vm_destroy(struct vm *vm)
 		vm->accel->vm_destroy(vm);
 	if (vm->io)
 		iothread_destroy(vm->io);
-	for (size_t i = 0; i < vm->nplugins; i++)
-		plugin_unload(&vm->plugins[i]);
+	for (size_t i = 0; i < vm->nplugins; i++) {
+		plugin_unload(vm->plugins[i]);
+		free(vm->plugins[i]);
+	}
 	free(vm->plugins);
 	plugin_path_free(&vm->plugin_path);
 	free(vm->line_owner);

@@ -38,7 +38,7 @@ struct vm {
 	struct memmap map;
 
 	struct plugin_path plugin_path;
-	struct plugin *plugins; /* one per distinct plugin file */
+	struct plugin **plugins; /* one per distinct plugin file; devices point in */
 	size_t nplugins;
 	struct avmm_dev **devs; /* in creation order */
 	size_t ndevs;

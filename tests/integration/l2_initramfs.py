@@ -11,6 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nested import REPO, Console, GuestError  # noqa: E402
+from run_integration import arch_timer_count  # noqa: E402
 
 
 def main():
@@ -39,6 +40,16 @@ def main():
             c.expect(r"\n42\n", 30)
             c.sendline("uname -m")
             c.expect(r"\naarch64\n", 30)
+            c.expect(r"~ # ", 30)
+            # the same /proc/interrupts check linux-shell makes through avmm
+            start = len(c.buf)
+            c.sendline("cat /proc/interrupts")
+            c.expect(r"arch_timer[^\n]*\n", 30)
+            c.expect(r"~ # ", 30)
+            count, line = arch_timer_count(c.buf[start:])
+            if not count:
+                raise GuestError("no arch_timer ticks on a GIC in:\n" + c.buf[start:])
+            print("l2-initramfs: %s" % line)
             c.sendline("poweroff -f")
             c.wait(60)
     except GuestError as e:

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Shared helpers for the tools/*.sh scripts (sourced, not executed).
 #
 # Layout (all overridable from the environment):

@@ -34,8 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -386,25 +388,52 @@ static ssize_t chr_write_queue_locked(struct avmm_chr *chr, const uint8_t *buf, 
 	return (ssize_t)taken;
 }
 
+/*
+ * Wait up to `ms` for fd to take output: 1 ready, 0 timeout, -1 error (errno
+ * set).  macOS poll() rejects terminals (POLLNVAL), so select() there.
+ */
+static int chr_wait_writable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int r;
+
+#if defined(__APPLE__) || defined(AVMM_IOTHREAD_SELECT)
+	if (fd < FD_SETSIZE) {
+		struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+		fd_set w;
+
+		FD_ZERO(&w);
+		FD_SET(fd, &w);
+		return select(fd + 1, NULL, &w, NULL, &tv);
+	}
+#endif
+	r = poll(&p, 1, ms);
+	if (r > 0 && (p.revents & (POLLERR | POLLNVAL))) {
+		/* No reader (or no fd): writing would only raise SIGPIPE. */
+		errno = p.revents & POLLNVAL ? EBADF : EPIPE;
+		return -1;
+	}
+	return r;
+}
+
 static ssize_t chr_write_wait_locked(struct avmm_chr *chr, const uint8_t *buf, size_t len)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		struct pollfd p = { .fd = chr->out_fd, .events = POLLOUT };
-		int r = poll(&p, 1, chr->out_stalled ? 0 : CHR_WAIT_MS);
+		int r = chr_wait_writable(chr->out_fd, chr->out_stalled ? 0 : CHR_WAIT_MS);
 		ssize_t w;
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
+		if (r < 0)
+			return done ? (ssize_t)done : -errno;
+		if (r == 0) {
 			/* Stalled reader: drop instead of holding the vCPU. */
 			chr->out_stalled = true;
 			chr->dropped += len - done;
 			break;
 		}
-		if (!(p.revents & POLLOUT))
-			return done ? (ssize_t)done : -EPIPE;
 		w = write(chr->out_fd, buf + done, min_sz(len - done, chr->out_chunk));
 		if (w < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
@@ -996,10 +1025,10 @@ static void chr_drain_queue(struct avmm_chr *chr)
 	uint64_t end = clock_ns() + CHR_CLOSE_DRAIN_MS * 1000000ull;
 
 	while (chr->oq_len && chr->out_fd >= 0 && !chr->out_broken && !chr->client_gone) {
-		struct pollfd p = { .fd = chr->out_fd, .events = POLLOUT };
 		uint64_t now = clock_ns();
 
-		if (now >= end || poll(&p, 1, (int)((end - now) / 1000000) + 1) <= 0)
+		if (now >= end ||
+		    chr_wait_writable(chr->out_fd, (int)((end - now) / 1000000) + 1) <= 0)
 			break;
 		chr_flush_locked(chr);
 	}

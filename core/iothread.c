@@ -28,8 +28,15 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The Mac loop waits with select(); AVMM_IOTHREAD_SELECT tests that on Linux. */
+#if defined(__APPLE__) || defined(AVMM_IOTHREAD_SELECT)
+#define IO_USE_SELECT 1
+#endif
 
 struct io_watch {
 	int fd;
@@ -246,29 +253,82 @@ static uint64_t earliest_deadline_locked(const struct iothread *io)
 	return min;
 }
 
+#ifdef IO_USE_SELECT
+/*
+ * macOS poll() does not support devices: a terminal on stdin reports
+ * POLLNVAL.  select() does work there, so the Mac loop waits with it (fds
+ * must be below FD_SETSIZE, enforced by iothread_watch).
+ */
+static void loop_wait(struct iothread *io, unsigned n, bool forever, uint64_t delta)
+{
+	struct timeval tv;
+	fd_set rd, wr;
+	int maxfd = -1;
+	unsigned i;
+
+	delta = (delta + 999) / 1000; /* us, rounded up */
+	tv.tv_sec = (time_t)(delta / 1000000);
+	tv.tv_usec = (suseconds_t)(delta % 1000000);
+	FD_ZERO(&rd);
+	FD_ZERO(&wr);
+	for (i = 0; i < n; i++) {
+		struct pollfd *p = &io->pfds[i];
+
+		p->revents = 0;
+		if (p->fd < 0 || p->fd >= FD_SETSIZE)
+			continue;
+		if (p->events & POLLIN)
+			FD_SET(p->fd, &rd);
+		if (p->events & POLLOUT)
+			FD_SET(p->fd, &wr);
+		if (p->fd > maxfd)
+			maxfd = p->fd;
+	}
+	if (select(maxfd + 1, &rd, &wr, NULL, forever ? NULL : &tv) < 0) {
+		/* A watched fd was closed under us: tell its owner, like POLLNVAL. */
+		if (errno == EBADF)
+			for (i = 0; i < n; i++)
+				if (fcntl(io->pfds[i].fd, F_GETFD) < 0)
+					io->pfds[i].revents = POLLNVAL;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct pollfd *p = &io->pfds[i];
+
+		if (p->fd < 0 || p->fd >= FD_SETSIZE)
+			continue;
+		/* EOF, hangup and errors show up as readable/writable. */
+		if (FD_ISSET(p->fd, &rd))
+			p->revents |= POLLIN;
+		if (FD_ISSET(p->fd, &wr))
+			p->revents |= POLLOUT;
+	}
+}
+#else
+static void loop_wait(struct iothread *io, unsigned n, bool forever, uint64_t delta)
+{
+#ifdef __linux__
+	struct timespec ts = { .tv_sec = (time_t)(delta / 1000000000ull),
+			       .tv_nsec = (long)(delta % 1000000000ull) };
+
+	ppoll(io->pfds, n, forever ? NULL : &ts, NULL);
+#else
+	/* Round up: waking before the deadline would only spin. */
+	uint64_t ms = (delta + 999999) / 1000000;
+
+	poll(io->pfds, n, forever ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
+#endif
+}
+#endif
+
 static void loop_poll(struct iothread *io, unsigned n, uint64_t deadline)
 {
-	uint64_t now, delta = 0;
 	bool forever = deadline == UINT64_MAX;
+	uint64_t now = clock_ns(), delta = 0;
 
-	now = clock_ns();
 	if (!forever && deadline > now)
 		delta = deadline - now;
-#ifdef __linux__
-	{
-		struct timespec ts = { .tv_sec = delta / 1000000000ull,
-				       .tv_nsec = delta % 1000000000ull };
-
-		ppoll(io->pfds, n, forever ? NULL : &ts, NULL);
-	}
-#else
-	{
-		/* Round up: waking before the deadline would only spin. */
-		uint64_t ms = (delta + 999999) / 1000000;
-
-		poll(io->pfds, n, forever ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
-	}
-#endif
+	loop_wait(io, n, forever, delta);
 }
 
 /*
@@ -510,6 +570,10 @@ int iothread_watch(struct iothread *io, int fd, unsigned events, avmm_io_fn fn, 
 
 	if (!io || fd < 0 || !fn || (events & ~(AVMM_IO_IN | AVMM_IO_OUT)))
 		return -EINVAL;
+#ifdef IO_USE_SELECT
+	if (fd >= FD_SETSIZE)
+		return -EMFILE; /* select() cannot wait for it */
+#endif
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;

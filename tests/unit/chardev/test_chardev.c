@@ -3,7 +3,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -11,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -183,12 +184,21 @@ static size_t read_exact(int fd, void *buf, size_t n, unsigned ms)
 	uint64_t end = clock_ns() + ms * MS;
 	size_t got = 0;
 
+	/* select(), not poll(): macOS poll() rejects terminals. */
 	while (got < n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		uint64_t now = clock_ns();
+		uint64_t now = clock_ns(), left;
+		struct timeval tv;
+		fd_set rd;
 		ssize_t r;
 
-		if (now >= end || poll(&p, 1, (int)((end - now) / MS) + 1) <= 0)
+		if (now >= end)
+			break;
+		left = (end - now) / 1000;
+		tv.tv_sec = (time_t)(left / 1000000);
+		tv.tv_usec = (suseconds_t)(left % 1000000);
+		FD_ZERO(&rd);
+		FD_SET(fd, &rd);
+		if (select(fd + 1, &rd, NULL, NULL, &tv) <= 0)
 			break;
 		r = read(fd, (char *)buf + got, n - got);
 		if (r <= 0)
@@ -588,6 +598,8 @@ static void stdio_child_dies(int how, int *status, struct termios *orig, struct 
 	char c;
 	pid_t pid;
 
+	/* Fork a single-threaded process: stop the fixture's loop first. */
+	iothread_stop(io);
 	pty_open(&m, &s);
 	ck_assert_int_eq(tcgetattr(s, orig), 0);
 	ck_assert_int_eq(pipe(ready), 0);

@@ -744,20 +744,25 @@ static void chr_fd_ready(void *opaque, int fd, unsigned revents)
 		chr_rx(chr, true);
 }
 
+static void chr_resume_locked(struct avmm_chr *chr)
+{
+	chr->rx_gen++;
+	if (!chr->rx_paused)
+		return;
+	chr->rx_paused = false;
+	chr_update_watches_locked(chr);
+	/* Stashed bytes come with no fd event: the timer delivers them. */
+	if (chr->rx_stash_pending && chr->rx_timer && !chr->closing)
+		iothread_timer_mod(chr->rx_timer, 0);
+	chr->rx_stash_pending = false;
+}
+
 void chardev_accept_input(struct avmm_chr *chr)
 {
 	if (!chr)
 		return;
 	pthread_mutex_lock(&chr->lock);
-	chr->rx_gen++;
-	if (chr->rx_paused) {
-		chr->rx_paused = false;
-		chr_update_watches_locked(chr);
-		/* Stashed bytes come with no fd event: the timer delivers them. */
-		if (chr->rx_stash_pending && chr->rx_timer && !chr->closing)
-			iothread_timer_mod(chr->rx_timer, 0);
-		chr->rx_stash_pending = false;
-	}
+	chr_resume_locked(chr);
 	pthread_mutex_unlock(&chr->lock);
 }
 
@@ -776,7 +781,7 @@ int chardev_set_handlers(struct avmm_chr *chr, const struct avmm_chr_handlers *h
 	chr->h.struct_size = sizeof(chr->h);
 	chr->opaque = opaque;
 	chr->have_handlers = h != NULL;
-	chr->rx_paused = false;
+	chr_resume_locked(chr);
 	chr_update_watches_locked(chr);
 	pthread_mutex_unlock(&chr->lock);
 	return 0;

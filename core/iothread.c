@@ -184,6 +184,18 @@ int iothread_create(struct iothread **out)
 		free(io);
 		return ret;
 	}
+	/* The loop's arrays always hold at least the kick pipe. */
+	io->cap_pfds = 16;
+	io->pfds = calloc(io->cap_pfds, sizeof(*io->pfds));
+	io->snap = calloc(io->cap_pfds, sizeof(*io->snap));
+	if (!io->pfds || !io->snap) {
+		free(io->pfds);
+		free(io->snap);
+		close(p[0]);
+		close(p[1]);
+		free(io);
+		return -ENOMEM;
+	}
 	io->kick_rd = p[0];
 	io->kick_wr = p[1];
 	pthread_mutex_init(&io->mu, NULL);
@@ -202,7 +214,7 @@ static void loop_size_arrays_locked(struct iothread *io)
 
 	if (want <= io->cap_pfds)
 		return;
-	want = want < 16 ? 16 : want * 2;
+	want *= 2;
 	pfds = realloc(io->pfds, want * sizeof(*pfds));
 	if (pfds)
 		io->pfds = pfds;
@@ -512,7 +524,13 @@ void iothread_stop(struct iothread *io)
 	if (!io)
 		return;
 	pthread_mutex_lock(&io->mu);
-	if (!io->running || on_loop_thread(io)) {
+	if (on_loop_thread(io)) {
+		/* From a callback: leave the loop; a later stop joins it. */
+		io->stop = true;
+		pthread_mutex_unlock(&io->mu);
+		return;
+	}
+	if (!io->running) {
 		pthread_mutex_unlock(&io->mu);
 		return;
 	}

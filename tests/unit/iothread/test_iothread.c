@@ -670,6 +670,35 @@ START_TEST(test_never_started)
 }
 END_TEST
 
+static void timer_stop_loop(void *opaque)
+{
+	struct tctx *c = opaque;
+
+	c->count++;
+	iothread_stop(io); /* from the loop itself: must not deadlock */
+	rec_add(&rec, c->id);
+}
+
+START_TEST(test_stop_from_callback)
+{
+	struct tctx c = { .id = 6 }, late = { .id = 7 };
+
+	ck_assert_int_eq(iothread_timer_new(io, timer_stop_loop, &c, NULL, &c.t), 0);
+	ck_assert_int_eq(iothread_timer_new(io, timer_record, &late, NULL, &late.t), 0);
+	iothread_timer_mod(c.t, 0);
+	ck_assert(rec_wait(&rec, 1, 3000));
+	/* The loop left: a timer armed now stays pending (checked after the join)... */
+	iothread_timer_mod(late.t, 0);
+	iothread_stop(io);
+	ck_assert_int_eq(late.count, 0);
+	/* ...until it is started again. */
+	ck_assert_int_eq(iothread_start(io), 0);
+	ck_assert(rec_wait(&rec, 2, 3000));
+	ck_assert_int_eq(late.count, 1);
+	ck_assert_int_eq(c.count, 1);
+}
+END_TEST
+
 static Suite *iothread_suite(void)
 {
 	Suite *s = suite_create("iothread");
@@ -694,6 +723,7 @@ static Suite *iothread_suite(void)
 	tcase_add_test(tc, test_watch_paused_and_out);
 	tcase_add_test(tc, test_watch_hangup_reports_err);
 	tcase_add_test(tc, test_stop_with_pending);
+	tcase_add_test(tc, test_stop_from_callback);
 	tcase_add_test(tc, test_never_started);
 	suite_add_tcase(s, tc);
 	return s;

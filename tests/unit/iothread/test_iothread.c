@@ -452,10 +452,10 @@ START_TEST(test_watch_callback_lock_held)
 	ck_assert_int_eq(w.update_ret, 0);
 	ck_assert(w.last_revents & AVMM_IO_IN);
 	ck_assert_int_eq(w.last, 'a');
-	/* Released after the callback. */
+	/* unwatch waits for a running callback; then the lock is released. */
+	ck_assert_int_eq(iothread_unwatch(io, p[0]), 0);
 	ck_assert_int_eq(pthread_mutex_trylock(&m), 0);
 	pthread_mutex_unlock(&m);
-	ck_assert_int_eq(iothread_unwatch(io, p[0]), 0);
 	iothread_timer_free(w.t);
 	close(p[0]);
 	close(p[1]);

@@ -836,10 +836,14 @@ static bool hvf_complete_mmio(struct vcpu *vcpu, struct hvf_vcpu *h, struct acce
 static bool hvf_wait_for_interrupt(struct vcpu *vcpu, struct hvf_vcpu *h)
 {
 	struct hvf_vm *hv = hvf_vm_of(vcpu);
-	uint64_t now = hvf_guest_count(hv), ns, pns, end = 0;
-	uint64_t ctl = hvf_get_sys(h, HV_SYS_REG_CNTV_CTL_EL0);
-	uint64_t cval = hvf_get_sys(h, HV_SYS_REG_CNTV_CVAL_EL0);
+	uint64_t now, ns, pns, ctl, cval, end = 0;
 	bool kicked;
+
+	/* The guest may have re-armed a fired (masked) vtimer without an exit. */
+	hvf_sync_timers(vcpu, h);
+	now = hvf_guest_count(hv);
+	ctl = hvf_get_sys(h, HV_SYS_REG_CNTV_CTL_EL0);
+	cval = hvf_get_sys(h, HV_SYS_REG_CNTV_CVAL_EL0);
 
 	/* A virtual timer HVF has not reported yet fires as soon as we run. */
 	if (!h->vtimer_masked && arm64_timer_line(ctl, cval, now))

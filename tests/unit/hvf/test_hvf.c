@@ -43,6 +43,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void vm_init(void)
 {
 	memset(&vm, 0, sizeof(vm));
@@ -621,15 +629,19 @@ START_TEST(wfi_sleeps_until_kick)
 	struct later l = { 0, 100 };
 	pthread_t t;
 	unsigned long calls;
-	uint64_t t0, dt;
+	uint64_t t0, dt, cpu0, cpu;
 
 	script1(WFI_ESR, 0, 0); /* timer disabled: no deadline */
 	pthread_create(&t, NULL, later_main, &l);
 	calls = hvf_fake_calls();
 	t0 = now_ns();
+	cpu0 = thread_cpu_ns();
 	run(&e);
+	cpu = thread_cpu_ns() - cpu0;
 	dt = now_ns() - t0;
 	pthread_join(t, NULL);
+	/* An idle vCPU thread costs (almost) no host CPU. */
+	ck_assert_msg(cpu < 5000000u, "%llu ns of CPU in a 100 ms WFI", (unsigned long long)cpu);
 	ck_assert_int_eq(e.kind, ACCEL_EXIT_NONE);
 	ck_assert_uint_ge(dt, 90000000u);
 	ck_assert_uint_lt(dt, 2000000000u);
@@ -769,6 +781,31 @@ START_TEST(vtimer_activated_and_unmask)
 	ck_assert_uint_eq(stub_timer_count(AVMM_CPU_TIMER_VIRT, false), 1);
 	ck_assert(!hvf_fake_vtimer_masked(0));
 	ck_assert_uint_eq(hvf_fake_count(HVF_EV_VTIMER_MASK, 0), 1);
+}
+END_TEST
+
+START_TEST(wfi_after_vtimer_rearm)
+{
+	static uint64_t ticks = 24000 * 50; /* 50 ms */
+	struct hvf_fake_step steps[] = {
+		{ .reason = HV_EXIT_REASON_VTIMER_ACTIVATED, .guest = guest_vtimer_fired },
+		/* The handler set a new CVAL (no exit for that), then WFI. */
+		{ .reason = HV_EXIT_REASON_EXCEPTION, .syndrome = WFI_ESR, .guest = guest_arm_vtimer,
+		  .arg = &ticks },
+	};
+	struct accel_exit e = { 0 };
+	uint64_t t0, dt;
+
+	hvf_fake_script(0, steps, 2);
+	t0 = now_ns();
+	run(&e);
+	dt = now_ns() - t0;
+	/* The timer was unmasked and its new deadline ended the sleep. */
+	ck_assert_uint_eq(stub_timer_count(AVMM_CPU_TIMER_VIRT, true), 1);
+	ck_assert_uint_eq(stub_timer_count(AVMM_CPU_TIMER_VIRT, false), 1);
+	ck_assert(!hvf_fake_vtimer_masked(0));
+	ck_assert_uint_ge(dt, 49000000u);
+	ck_assert_uint_lt(dt, 1000000000u);
 }
 END_TEST
 
@@ -1044,6 +1081,7 @@ static Suite *hvf_suite(void)
 	tcase_add_test(tc, wfi_wakes_at_vtimer_deadline);
 	tcase_add_test(tc, wfi_masked_or_fired_timer_no_deadline);
 	tcase_add_test(tc, vtimer_activated_and_unmask);
+	tcase_add_test(tc, wfi_after_vtimer_rearm);
 	tcase_add_test(tc, ptimer_fires_through_watchdog);
 	tcase_add_test(tc, canceled_and_kick);
 	tcase_add_test(tc, brk_debug_exit);

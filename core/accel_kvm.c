@@ -47,6 +47,7 @@ struct kvm_vcpu_state {
 	bool mmio_pending;  /* last exit was KVM_EXIT_MMIO: complete it on re-entry */
 	bool inject_abort;  /* NISV exit or core-requested fault */
 	bool warned_no_dabt;
+	uint64_t irq_level_seen; /* device_irq_level at the last exit */
 };
 
 #define CORE_REG(field) \
@@ -267,10 +268,14 @@ static void inject_abort(struct vcpu *v, struct kvm_vcpu_state *s)
 			 strerror(errno));
 }
 
-static void report_timers(struct vcpu *v, struct kvm_run *run)
+static inline void report_timers(struct vcpu *v, struct kvm_vcpu_state *s, struct kvm_run *run)
 {
 	uint64_t lvl = run->s.regs.device_irq_level;
 
+	/* Almost every exit leaves the levels alone: compare before calling out. */
+	if (lvl == s->irq_level_seen)
+		return;
+	s->irq_level_seen = lvl;
 	vcpu_timer_update(v, AVMM_CPU_TIMER_VIRT, lvl & KVM_ARM_DEV_EL1_VTIMER);
 	vcpu_timer_update(v, AVMM_CPU_TIMER_PHYS, lvl & KVM_ARM_DEV_EL1_PTIMER);
 }
@@ -299,7 +304,7 @@ static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
 
 		run->immediate_exit = 0;
 		if (err == EINTR || err == EAGAIN) {
-			report_timers(v, run);
+			report_timers(v, s, run);
 			return 0;
 		}
 		if (err == ENOSYS)
@@ -308,7 +313,7 @@ static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
 				  v->index);
 		return -err;
 	}
-	report_timers(v, run);
+	report_timers(v, s, run);
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+
 void memmap_init(struct memmap *map)
 {
 	memset(map, 0, sizeof(*map));
@@ -77,15 +78,4 @@ int memmap_add(struct memmap *map, const struct mmio_region *r,
 	map->regions[pos] = *r;
 	map->count++;
 	return 0;
-}
-
-const struct mmio_region *memmap_find(const struct memmap *map, uint64_t addr)
-{
-	size_t pos = upper_bound(map, addr);
-	const struct mmio_region *r;
-
-	if (!pos)
-		return NULL;
-	r = &map->regions[pos - 1];
-	return addr - r->base < r->size ? r : NULL;
 }

@@ -36,7 +36,28 @@ void memmap_free(struct memmap *map);
  */
 int memmap_add(struct memmap *map, const struct mmio_region *r,
 	       const struct mmio_region **conflict);
-/* The region containing addr, or NULL.  O(log n), no allocation, no lock. */
-const struct mmio_region *memmap_find(const struct memmap *map, uint64_t addr);
+/*
+ * The region containing addr, or NULL.  O(log n), no allocation, no lock.
+ * Inline: it runs on every MMIO exit.
+ */
+static inline const struct mmio_region *memmap_find(const struct memmap *map, uint64_t addr)
+{
+	size_t lo = 0, hi = map->count;
+	const struct mmio_region *r;
+
+	/* Upper bound: the first region whose base is > addr. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (map->regions[mid].base <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	r = &map->regions[lo - 1];
+	return addr - r->base < r->size ? r : NULL;
+}
 
 #endif

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host services table and the MMIO hot path, driven the way plugins and
+ * the vCPU loop drive them, against a hand-built machine.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "device.h"
+#include "log.h"
+#include "psci.h"
+#include "testutil.h"
+#include "vcpu.h"
+#include "vm.h"
+
+static const struct avmm_host *H = &device_host;
+
+/* ---- a recording device ---- */
+
+struct rec {
+	unsigned calls;
+	unsigned cpu;
+	uint64_t off, val;
+	unsigned size;
+	int lock_state; /* pthread_mutex_trylock result inside the handler */
+	pthread_mutex_t *lock;
+	int rc;
+	uint64_t read_value;
+};
+
+static int rec_read(void *o, unsigned cpu, uint64_t off, unsigned size, uint64_t *v)
+{
+	struct rec *r = o;
+
+	r->calls++;
+	r->cpu = cpu;
+	r->off = off;
+	r->size = size;
+	r->lock_state = pthread_mutex_trylock(r->lock);
+	if (!r->lock_state)
+		pthread_mutex_unlock(r->lock);
+	*v = r->read_value;
+	return r->rc;
+}
+
+static int rec_write(void *o, unsigned cpu, uint64_t off, unsigned size, uint64_t v)
+{
+	struct rec *r = o;
+
+	r->calls++;
+	r->cpu = cpu;
+	r->off = off;
+	r->size = size;
+	r->val = v;
+	return r->rc;
+}
+
+static const struct avmm_mmio_ops rec_ops = {
+	.struct_size = sizeof(rec_ops), .valid_sizes = AVMM_SIZE_4 | AVMM_SIZE_8,
+	.read = rec_read, .write = rec_write,
+};
+
+/* ---- a fake interrupt controller ---- */
+
+static unsigned set_line_calls, last_line;
+static bool last_level;
+
+static void chip_set_line(void *o, unsigned line, bool level)
+{
+	(void)o;
+	set_line_calls++;
+	last_line = line;
+	last_level = level;
+}
+
+static void chip_set_ppi(void *o, unsigned cpu, unsigned ppi, bool level)
+{
+	(void)o, (void)cpu, (void)ppi, (void)level;
+}
+
+static int chip_cells(void *o, const struct avmm_irq_spec *s, uint32_t *c)
+{
+	(void)o;
+	c[0] = s->kind;
+	c[1] = s->num;
+	c[2] = s->flags;
+	return 0;
+}
+
+static const struct avmm_irqchip_ops chip_ops = {
+	.struct_size = sizeof(chip_ops), .nr_lines = 32, .interrupt_cells = 3,
+	.set_line = chip_set_line, .set_ppi = chip_set_ppi, .fdt_cells = chip_cells,
+};
+
+static const struct avmm_plugin_desc chip_desc = {.name = "chip", .flags = AVMM_PLUGIN_IRQCHIP};
+static const struct avmm_plugin_desc dev_desc = {.name = "thing"};
+static struct plugin chip_plugin = {.desc = &chip_desc}, dev_plugin = {.desc = &dev_desc};
+
+/* ---- the machine ---- */
+
+static struct config cfg;
+static struct vm vm;
+static struct avmm_dev chip, a, b;
+static struct vcpu vcpus[2];
+static struct rec rec;
+
+static void dev_init(struct avmm_dev *d, const char *name, struct plugin *p)
+{
+	memset(d, 0, sizeof(*d));
+	d->vm = &vm;
+	d->name = name;
+	d->sec = config_section(&cfg, name);
+	d->plugin = p;
+	pthread_mutex_init(&d->lock, NULL);
+}
+
+static void setup(void)
+{
+	int rc;
+
+	rc = config_load_string(&cfg, "t.ini",
+				"[device chip]\nplugin = x\n"
+				"[device a]\nplugin = x\nbase = 0x9000000\nirq = 3\nbad = 12Q\n"
+				"[device b]\nplugin = x\nirq = 3\nfar = 99\n");
+	ck_assert_int_eq(rc, 0);
+	memset(&vm, 0, sizeof(vm));
+	vm.cfg = &cfg;
+	vm.ncpus = 2;
+	vm.vcpus = vcpus;
+	vm.next_phandle = 1;
+	memmap_init(&vm.map);
+	pthread_mutex_init(&vm.power_lock, NULL);
+	pthread_cond_init(&vm.power_cond, NULL);
+	ck_assert_int_eq(ram_alloc(&vm.ram, 0x40000000, 0x100000), 0);
+	memset(vcpus, 0, sizeof(vcpus));
+	for (unsigned i = 0; i < 2; i++) {
+		vcpus[i].vm = &vm;
+		vcpus[i].index = i;
+		vcpus[i].mpidr = vcpu_mpidr_for(i);
+	}
+	dev_init(&chip, "chip", &chip_plugin);
+	dev_init(&a, "a", &dev_plugin);
+	dev_init(&b, "b", &dev_plugin);
+	memset(&rec, 0, sizeof(rec));
+	rec.lock = &a.lock;
+	set_line_calls = 0;
+}
+
+static void teardown(void)
+{
+	free(vm.line_owner);
+	memmap_free(&vm.map);
+	ram_free(&vm.ram);
+	config_free(&cfg);
+}
+
+START_TEST(dispatch_calls_device_under_its_lock)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_eq(H->mmio_register(&a, "base", 0x9000000, 0x1000, &rec_ops, &rec), 0);
+	rec.read_value = 0x1122334455667788ull;
+	ck_assert_int_eq(mmio_dispatch(&vm, &vcpus[1], 0x9000010, 4, false, &v), 0);
+	ck_assert_uint_eq(rec.calls, 1);
+	ck_assert_uint_eq(rec.cpu, 1);
+	ck_assert_uint_eq(rec.off, 0x10);
+	ck_assert_int_eq(rec.lock_state, EBUSY); /* serialised by the core */
+	ck_assert_uint_eq(v, 0x55667788);	  /* truncated to the access size */
+	v = 0xabcdef;
+	ck_assert_int_eq(mmio_dispatch(&vm, &vcpus[0], 0x9000ff8, 8, true, &v), 0);
+	ck_assert_uint_eq(rec.calls, 2);
+	ck_assert_uint_eq(rec.val, 0xabcdef);
+	ck_assert_uint_eq(rec.size, 8);
+}
+END_TEST
+
+START_TEST(dispatch_refuses_bad_accesses_as_raz_wi)
+{
+	uint64_t v = 77;
+
+	ck_assert_int_eq(H->mmio_register(&a, "base", 0x9000000, 0x1000, &rec_ops, &rec), 0);
+	log_set_level(-1); /* the guest errors are expected */
+	/* Width not declared valid. */
+	ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000000, 2, false, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	/* Misaligned. */
+	v = 77;
+	ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000002, 4, false, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	/* Straddles the end of the region. */
+	ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000ffc, 8, true, &v), 0);
+	ck_assert_uint_eq(rec.calls, 0);
+	/* The device rejects it: RAZ. */
+	rec.rc = -EINVAL;
+	rec.read_value = 5;
+	ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000000, 4, false, &v), 0);
+	ck_assert_uint_eq(rec.calls, 1);
+	ck_assert_uint_eq(v, 0);
+	/* Nothing mapped: the caller injects an abort. */
+	ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9001000, 4, false, &v), -EFAULT);
+	ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0, 4, true, &v), -EFAULT);
+	log_set_level(AVMM_LOG_WARN);
+}
+END_TEST
+
+START_TEST(mmio_register_checks)
+{
+	const char *err;
+	static const struct avmm_mmio_ops no_sizes = {.struct_size = sizeof(no_sizes),
+						      .read = rec_read, .write = rec_write};
+
+	capture_stderr_begin();
+	ck_assert_int_eq(H->mmio_register(&a, "base", 0x40080000, 0x1000, &rec_ops, &rec), -EEXIST);
+	ck_assert_int_eq(H->mmio_register(&a, "base", 0x9000000, 0, &rec_ops, &rec), -EINVAL);
+	ck_assert_int_eq(H->mmio_register(&a, "base", 0x9000000, 0x1000, &no_sizes, &rec), -EINVAL);
+	ck_assert_int_eq(H->mmio_register(&a, "base", 0x9000000, 0x1000, &rec_ops, &rec), 0);
+	ck_assert_int_eq(H->mmio_register(&b, NULL, 0x9000800, 0x1000, &rec_ops, &rec), -EEXIST);
+	vm.running = true;
+	ck_assert_int_eq(H->mmio_register(&b, NULL, 0xa000000, 0x1000, &rec_ops, &rec), -EBUSY);
+	err = capture_stderr_end();
+	ck_assert_msg(strstr(err, "t.ini:5: [device a] base: MMIO 0x40080000-0x40080fff overlaps "
+				  "RAM 0x40000000-0x400fffff"),
+		      "%s", err);
+	ck_assert_msg(strstr(err, "t.ini:5: [device a] base: MMIO region of size 0"), "%s", err);
+	ck_assert_msg(strstr(err, "t.ini:8: [device b]: MMIO 0x9000800-0x90017ff overlaps [device a] "
+				  "at 0x9000000-0x9000fff (t.ini:5)"),
+		      "%s", err);
+	ck_assert_uint_eq(vm.map.count, 1);
+}
+END_TEST
+
+START_TEST(config_lookups_mark_keys_and_report)
+{
+	uint64_t v = 0;
+	const char *s, *err;
+	bool bo;
+
+	capture_stderr_begin();
+	ck_assert_int_eq(H->cfg_u64(&a, "base", &v), 0);
+	ck_assert_uint_eq(v, 0x9000000);
+	ck_assert_int_eq(H->cfg_u64(&a, "bad", &v), -EINVAL);
+	ck_assert_int_eq(H->cfg_str(&a, "nope", &s), -ENOENT);
+	ck_assert_int_eq(H->cfg_bool(&a, "base", &bo), -EINVAL);
+	ck_assert_int_eq(H->cfg_error(&a, "irq", "custom %d", 7), -EINVAL);
+	err = capture_stderr_end();
+	ck_assert_str_eq(err, "t.ini:7: [device a] bad: '12Q' is not a number (use e.g. 42, 0x2a, "
+			      "0b101010, 512M, 2G)\n"
+			      "t.ini:5: [device a] base: '0x9000000' is not a boolean (use true or "
+			      "false)\n"
+			      "t.ini:6: [device a] irq: custom 7\n");
+	ck_assert(config_key(a.sec, "base")->used);
+	ck_assert(config_key(a.sec, "bad")->used);
+	ck_assert(!config_key(a.sec, "irq")->used);
+	ck_assert_str_eq(H->dev_name(&a), "a");
+}
+END_TEST
+
+START_TEST(irq_lines_claimed_and_routed)
+{
+	unsigned line = 99;
+	uint32_t ph = 0;
+	const char *err;
+
+	capture_stderr_begin();
+	/* No controller yet. */
+	ck_assert_int_eq(H->irq_claim(&a, "irq", &line), -EINVAL);
+	/* Only an irqchip plugin may register. */
+	ck_assert_int_eq(H->irqchip_register(&a, &chip_ops, NULL, &ph), -EPERM);
+	ck_assert_int_eq(H->irqchip_register(&chip, &chip_ops, NULL, &ph), 0);
+	ck_assert_uint_eq(ph, 1);
+	ck_assert_int_eq(H->irq_claim(&a, "irq", &line), 0);
+	ck_assert_uint_eq(line, 3);
+	ck_assert_int_eq(H->irq_claim(&b, "irq", &line), -EBUSY);
+	ck_assert_int_eq(H->irq_claim(&b, "far", &line), -ERANGE);
+	err = capture_stderr_end();
+	ck_assert_msg(strstr(err, "t.ini:6: [device a] irq: no interrupt controller"), "%s", err);
+	ck_assert_msg(strstr(err, "t.ini:10: [device b] irq: line 3 is already used by [device a]"),
+		      "%s", err);
+	ck_assert_msg(strstr(err, "t.ini:11: [device b] far: line 99 is outside chip's lines 0-31"),
+		      "%s", err);
+
+	H->irq_set(&a, 3, true);
+	ck_assert_uint_eq(set_line_calls, 1);
+	ck_assert_uint_eq(last_line, 3);
+	ck_assert(last_level);
+	/* A plugin bug must not reach another device's line. */
+	log_set_level(-1);
+	H->irq_set(&b, 3, false);
+	H->irq_set(&a, 4, true);
+	H->irq_set(&a, 4000, true);
+	log_set_level(AVMM_LOG_WARN);
+	ck_assert_uint_eq(set_line_calls, 1);
+}
+END_TEST
+
+START_TEST(cpu_irq_before_the_accelerator_is_remembered)
+{
+	uint32_t ph;
+
+	ck_assert_int_eq(H->irqchip_register(&chip, &chip_ops, NULL, &ph), 0);
+	H->cpu_irq_set(&chip, 1, true);
+	ck_assert(atomic_load(&vcpus[1].irq_level));
+	ck_assert(!atomic_load(&vcpus[0].irq_level));
+	/* Only the irqchip drives CPU inputs; out of range is ignored. */
+	H->cpu_irq_set(&a, 0, true);
+	H->cpu_irq_set(&chip, 7, true);
+	ck_assert(!atomic_load(&vcpus[0].irq_level));
+	ck_assert_uint_eq(H->cpu_count(&a), 2);
+}
+END_TEST
+
+START_TEST(guest_memory_is_bounds_checked)
+{
+	uint8_t buf[16] = {1, 2, 3};
+
+	ck_assert_ptr_eq(H->guest_ptr(&a, 0x40000000, 16), vm.ram.host);
+	ck_assert_ptr_null(H->guest_ptr(&a, 0x400ffff8, 16));
+	ck_assert_ptr_null(H->guest_ptr(&a, 0x3ffffff8, 16));
+	ck_assert_ptr_null(H->guest_ptr(&a, 0x40000000, 0));
+	ck_assert_int_eq(H->guest_write(&a, 0x400ffff0, buf, 16), 0);
+	ck_assert_int_eq(H->guest_write(&a, 0x400ffff1, buf, 16), -EFAULT);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(H->guest_read(&a, 0x400ffff0, buf, 16), 0);
+	ck_assert_uint_eq(buf[2], 3);
+	ck_assert_int_eq(H->guest_read(&a, UINT64_MAX - 4, buf, 16), -EFAULT);
+}
+END_TEST
+
+START_TEST(psci_power_state)
+{
+	uint64_t m1 = vcpu_mpidr_for(1);
+
+	vcpus[0].power = VCPU_ON;
+	ck_assert_int_eq(vm_cpu_affinity_info(&vm, m1), PSCI_AFFINITY_OFF);
+	ck_assert_int_eq(vm_cpu_affinity_info(&vm, vcpus[0].mpidr), PSCI_AFFINITY_ON);
+	ck_assert_int_eq(vm_cpu_on(&vm, m1, 0x40080000, 0x1234), PSCI_RET_SUCCESS);
+	ck_assert_uint_eq(vcpus[1].on_entry, 0x40080000);
+	ck_assert_uint_eq(vcpus[1].on_context, 0x1234);
+	ck_assert_int_eq(vm_cpu_affinity_info(&vm, m1), PSCI_AFFINITY_ON_PENDING);
+	ck_assert_int_eq(vm_cpu_on(&vm, m1, 0, 0), PSCI_RET_ON_PENDING);
+	ck_assert_int_eq(vm_cpu_on(&vm, vcpus[0].mpidr, 0, 0), PSCI_RET_ALREADY_ON);
+	ck_assert_int_eq(vm_cpu_on(&vm, 0x80000005, 0, 0), PSCI_RET_INVALID_PARAMS);
+	ck_assert_int_eq(vm_cpu_affinity_info(&vm, 0x100), PSCI_RET_INVALID_PARAMS);
+	/* Non-affinity MPIDR bits (U, MT, RES1) do not change which CPU is meant. */
+	ck_assert_int_eq(vm_cpu_affinity_info(&vm, 1), PSCI_AFFINITY_ON_PENDING);
+	ck_assert_uint_eq(vcpu_mpidr_for(17), 0x80000101);
+}
+END_TEST
+
+START_TEST(ratelimit)
+{
+	struct log_ratelimit rl = {0};
+	uint64_t t = 5000000000ull;
+	unsigned ok = 0;
+
+	for (int i = 0; i < 20; i++)
+		ok += log_ratelimit_ok(&rl, t, 10);
+	ck_assert_uint_eq(ok, 10);
+	ck_assert_uint_eq(rl.suppressed, 10);
+	ck_assert(!log_ratelimit_ok(&rl, t + 999999999ull, 10));
+	ck_assert(log_ratelimit_ok(&rl, t + 1000000000ull, 10)); /* one token a second */
+	ck_assert(!log_ratelimit_ok(&rl, t + 1000000001ull, 10));
+	ok = 0;
+	for (int i = 0; i < 20; i++)
+		ok += log_ratelimit_ok(&rl, t + 100000000000ull, 10); /* refill caps at burst */
+	ck_assert_uint_eq(ok, 10);
+}
+END_TEST
+
+START_TEST(guest_error_logs_are_rate_limited)
+{
+	const char *err;
+	int lines = 0;
+
+	capture_stderr_begin();
+	for (int i = 0; i < 50; i++)
+		H->log(&a, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR, "bad access %d", i);
+	H->log(&a, AVMM_LOG_ERROR, "not rate limited");
+	H->log(&a, AVMM_LOG_DEBUG, "below the level: dropped");
+	err = capture_stderr_end();
+	for (const char *p = err; (p = strstr(p, "avmm: a: guest error: bad access")); p++)
+		lines++;
+	ck_assert_int_eq(lines, 10);
+	ck_assert_msg(strstr(err, "avmm: a: guest error: bad access 0\r\n"), "%s", err);
+	ck_assert_msg(strstr(err, "avmm: a: error: not rate limited\r\n"), "%s", err);
+	ck_assert_msg(!strstr(err, "dropped"), "%s", err);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("device");
+	TCase *tc = tcase_create("host");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, dispatch_calls_device_under_its_lock);
+	tcase_add_test(tc, dispatch_refuses_bad_accesses_as_raz_wi);
+	tcase_add_test(tc, mmio_register_checks);
+	tcase_add_test(tc, config_lookups_mark_keys_and_report);
+	tcase_add_test(tc, irq_lines_claimed_and_routed);
+	tcase_add_test(tc, cpu_irq_before_the_accelerator_is_remembered);
+	tcase_add_test(tc, guest_memory_is_bounds_checked);
+	tcase_add_test(tc, psci_power_state);
+	tcase_add_test(tc, ratelimit);
+	tcase_add_test(tc, guest_error_logs_are_rate_limited);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -25,6 +25,10 @@ variants=${BOOT_TIME_VARIANTS:-avmm qemu avmm-off qemu-off}
 work=${BOOT_TIME_DIR:-$AVMM_REPO/build/boot-time}
 mkdir -p "$work"
 log=$work/boot-time.log
+# run-nested.sh's native mode (arm64 host with /dev/kvm) does not take --add.
+if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ] && [ -z "${AVMM_FORCE_QEMU:-}" ]; then
+	die "native arm64 KVM host: not supported yet; AVMM_FORCE_QEMU=1 runs it in an L1"
+fi
 
 # ---- the pieces -------------------------------------------------------------
 if [ -z "${BOOT_TIME_NO_BUILD:-}" ]; then

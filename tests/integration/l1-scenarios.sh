@@ -18,7 +18,9 @@ for s in "$@"; do
 	hello) timeout 60 /avmm/bin/avmm -c /avmm/configs/hello.ini </dev/null 2>&1 ;;
 	fibonacci) timeout 60 /avmm/bin/avmm -c /avmm/configs/fibonacci.ini </dev/null 2>&1 ;;
 	hang) timeout 60 /avmm/bin/avmm --timeout 3 -c /avmm/configs/hang.ini </dev/null 2>&1 ;;
+	abort) timeout 60 /avmm/bin/avmm -c /avmm/configs/abort.ini </dev/null 2>&1 ;;
 	linux-shell) /avmm/bin/avmm -c /avmm/configs/linux-virt.ini 2>&1 ;;
+	linux-smp) /avmm/bin/avmm -s machine.cpus=2 -c /avmm/configs/linux-virt.ini 2>&1 ;;
 	*) echo "scenarios.sh: unknown scenario '$s'"; false ;;
 	esac
 	rc=$?

@@ -38,6 +38,24 @@ def _tail(text, n=1500):
     return text if text.strip() else "(no output)"
 
 
+_live = set()
+
+
+def _kill_live_and_reraise(signum, frame):
+    """ctest's timeout or a `timeout` wrapper kills us with SIGTERM: QEMU runs in a
+    session of its own, so take it down first instead of leaving it orphaned."""
+    for c in list(_live):
+        c.kill()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_signal_handlers():
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, _kill_live_and_reraise)
+
+
 class Console:
     """A child process whose stdio is a guest console."""
 
@@ -57,6 +75,8 @@ class Console:
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True, env=env)
         os.set_blocking(self.proc.stdout.fileno(), False)
+        _live.add(self)
+        _install_signal_handlers()
 
     # -- plumbing ---------------------------------------------------------
     def elapsed(self):
@@ -101,6 +121,7 @@ class Console:
 
     def close(self):
         self.kill()
+        _live.discard(self)
         if self.log:
             self.log.close()
             self.log = None

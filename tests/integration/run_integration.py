@@ -22,7 +22,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from nested import GuestError, Nested, Unexpected  # noqa: E402
 
-SCENARIOS = ["kvm-probe", "hello", "fibonacci", "hang", "linux-shell"]
+SCENARIOS = ["kvm-probe", "hello", "fibonacci", "hang", "abort", "linux-shell", "linux-smp"]
+# Interactive scenarios: Linux on the console, and how many vCPUs it must see.
+LINUX = {"linux-shell": 1, "linux-smp": 2}
 # L2's UART sits behind two emulated PL011s and avmm: type slowly.
 L2_CHAR_DELAY = 0.02
 
@@ -55,10 +57,17 @@ def batch_check(name, out, rc):
     elif name == "hang":
         check(rc == 124, "avmm --timeout 3 exit status %d, want 124" % rc, out)
         check(re.search(r"timeout", out, re.I), "no message mentioning 'timeout'", out)
+    elif name == "abort":
+        # x0 = 0: the guest checked EC, DFSC, FAR and ELR of both aborts itself.
+        check_regs(out, rc, 0, 0)
+        check(re.search(r"guest error: vcpu0: 8-byte read of unmapped address 0xf000000", out),
+              "no guest-error line for the unmapped access", out)
+        check(re.search(r"guest error: vcpu0: unsupported access form .* at 0x9000000", out),
+              "no guest-error line for the ISV=0 access", out)
 
 
-def arch_timer_count(text):
-    """Sum of the per-CPU counts on /proc/interrupts' arch_timer line (on a GIC)."""
+def arch_timer_counts(text):
+    """Per-CPU counts on /proc/interrupts' arch_timer line (on a GIC)."""
     for line in text.splitlines():
         if "arch_timer" in line and "GIC" in line:
             fields = line.split()
@@ -67,11 +76,17 @@ def arch_timer_count(text):
                 if not f.isdigit():
                     break
                 counts.append(int(f))
-            return sum(counts), line.strip()
+            return counts, line.strip()
     return None, None
 
 
-def linux_shell(g, name):
+def arch_timer_count(text):
+    """Sum of the per-CPU counts on /proc/interrupts' arch_timer line (on a GIC)."""
+    counts, line = arch_timer_counts(text)
+    return (sum(counts) if counts is not None else None), line
+
+
+def linux_shell(g, name, cpus=1):
     t = {}
     t0 = time.monotonic()
     ended = r"@@SCENARIO-END %s rc=\d+ t=[0-9.]+@@" % re.escape(name)
@@ -89,9 +104,19 @@ def linux_shell(g, name):
     g.sendline("cat /proc/interrupts", L2_CHAR_DELAY)
     g.expect(r"arch_timer[^\n]*\n", 60, fail=ended)
     g.expect(r"~ # ", 60, fail=ended)
-    count, line = arch_timer_count(g.buf[start:])
-    check(count is not None, "no arch_timer line on a GIC in /proc/interrupts", g.buf[start:])
-    check(count > 0, "arch_timer count is 0: %s" % line, g.buf[start:])
+    counts, line = arch_timer_counts(g.buf[start:])
+    check(counts is not None, "no arch_timer line on a GIC in /proc/interrupts", g.buf[start:])
+    check(len(counts) == cpus, "%d CPU columns on the arch_timer line, want %d: %s"
+          % (len(counts), cpus, line), g.buf[start:])
+    check(all(c > 0 for c in counts), "an arch_timer count is 0: %s" % line, g.buf[start:])
+    count = sum(counts)
+    if cpus > 1:
+        start = len(g.buf)
+        g.sendline("nproc", L2_CHAR_DELAY)
+        m = g.expect(r"\n(\d+)\n", 60, fail=ended)
+        g.expect(r"~ # ", 60, fail=ended)
+        check(int(m.group(1)) == cpus, "nproc says %s, want %d" % (m.group(1), cpus),
+              g.buf[start:])
     t["commands"] = time.monotonic() - t0 - t["to prompt"]
     g.sendline("poweroff -f", L2_CHAR_DELAY)
     m = g.expect(r"@@SCENARIO-END %s rc=(\d+) t=([0-9.]+)@@" % re.escape(name), 120)
@@ -128,8 +153,8 @@ def run_all(names, build, timeout):
             try:
                 g.expect(r"@@SCENARIO-BEGIN %s@@\n" % re.escape(name), 120)
                 begin = g.pos
-                if name == "linux-shell":
-                    detail = linux_shell(g, name)
+                if name in LINUX:
+                    detail = linux_shell(g, name, LINUX[name])
                 else:
                     m = g.expect(r"@@SCENARIO-END %s rc=(\d+) t=([0-9.]+)@@" % re.escape(name),
                                  180)
@@ -139,7 +164,7 @@ def run_all(names, build, timeout):
                 results[name] = {"ok": True, "seconds": time.monotonic() - ts, "detail": detail}
             except (Failed, Unexpected) as e:
                 results[name] = {"ok": False, "seconds": time.monotonic() - ts, "detail": str(e)}
-                if name == "linux-shell" and isinstance(e, Failed):
+                if name in LINUX and isinstance(e, Failed):
                     # L2 may still be up: try to end it so later steps can run.
                     try:
                         g.sendline("poweroff -f", L2_CHAR_DELAY)

@@ -5,11 +5,14 @@ timeouts that kill the child and say what was awaited, early-end patterns, the
 exit-status protocol, and the /proc/interrupts parser."""
 
 import os
+import signal
+import subprocess
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 from nested import Console, GuestError, Unexpected  # noqa: E402
 from run_integration import arch_timer_count  # noqa: E402
 
@@ -58,6 +61,28 @@ class DriverTest(unittest.TestCase):
     def test_exit_status(self):
         with sh("echo noise; echo AVMM-EXIT-STATUS=7") as c:
             self.assertEqual(c.exit_status(10), 7)
+
+
+    def test_sigterm_takes_the_console_tree_down(self):
+        # The driver killed by ctest's timeout must not orphan QEMU.
+        script = ("import sys, time; sys.path.insert(0, %r)\n"
+                  "from nested import Console\n"
+                  "c = Console(['sh', '-c', 'sleep 300 & echo child $!; wait'])\n"
+                  "print(c.expect(r'child (\\d+)', 10).group(1), flush=True)\n"
+                  "time.sleep(60)\n" % HERE)
+        p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        child = int(p.stdout.readline())
+        os.kill(child, 0)  # alive
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(10), -signal.SIGTERM)
+        for _ in range(50):
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("the console's child outlived the driver")
 
 
 class InterruptsTest(unittest.TestCase):

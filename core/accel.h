@@ -72,6 +72,11 @@ struct accel_ops {
 	/* Any thread: level of the vCPU's IRQ input. */
 	void (*vcpu_set_irq)(struct vcpu *vcpu, bool level);
 	int (*vcpu_get_regs)(struct vcpu *vcpu, struct accel_regs *regs);
+	/*
+	 * Optional, for a system reset: return the vCPU to its power-on state
+	 * (secondaries off) where vcpu_reset alone does not (KVM re-inits).
+	 */
+	int (*vcpu_reinit)(struct vcpu *vcpu);
 };
 
 #ifdef AVMM_HAVE_KVM

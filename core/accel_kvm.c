@@ -166,11 +166,22 @@ static int kvm_ram_map(struct vm *vm, uint64_t gpa, void *host, uint64_t size)
 	return ioctl(ks->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
 }
 
+/* Power-on state; also KVM's documented way to reset a vCPU. */
+static int kvm_init_vcpu(struct kvm_state *ks, unsigned index, int fd)
+{
+	struct kvm_vcpu_init init = ks->init;
+
+	/* Secondaries start powered off; the kernel's PSCI CPU_ON wakes them. */
+	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (index)
+		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+	return ioctl(fd, KVM_ARM_VCPU_INIT, &init) ? -errno : 0;
+}
+
 static int kvm_vcpu_create(struct vcpu *v)
 {
 	struct kvm_state *ks = v->vm->accel_state;
 	struct kvm_vcpu_state *s = calloc(1, sizeof(*s));
-	struct kvm_vcpu_init init = ks->init;
 	sigset_t set;
 	int rc;
 
@@ -189,14 +200,9 @@ static int kvm_vcpu_create(struct vcpu *v)
 		free(s);
 		return rc;
 	}
-	/* Secondaries start powered off; the kernel's PSCI CPU_ON wakes them. */
-	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
-	if (v->index)
-		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
-	if (ioctl(s->fd, KVM_ARM_VCPU_INIT, &init)) {
-		rc = -errno;
+	rc = kvm_init_vcpu(ks, v->index, s->fd);
+	if (rc)
 		goto fail;
-	}
 	if (ks->trap_brk) {
 		struct kvm_guest_debug dbg = {
 			.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,
@@ -231,6 +237,16 @@ static void kvm_vcpu_destroy(struct vcpu *v)
 	close(s->fd);
 	free(s);
 	v->accel = NULL;
+}
+
+static int kvm_vcpu_reinit(struct vcpu *v)
+{
+	struct kvm_vcpu_state *s = v->accel;
+
+	s->mmio_pending = false;
+	s->inject_abort = false;
+	s->irq_level_seen = 0;
+	return kvm_init_vcpu(v->vm->accel_state, v->index, s->fd);
 }
 
 static int kvm_vcpu_reset(struct vcpu *v, uint64_t entry, uint64_t x0)
@@ -435,4 +451,5 @@ const struct accel_ops accel_kvm_ops = {
 	.vcpu_kick = kvm_vcpu_kick,
 	.vcpu_set_irq = kvm_vcpu_set_irq,
 	.vcpu_get_regs = kvm_vcpu_get_regs,
+	.vcpu_reinit = kvm_vcpu_reinit,
 };

@@ -92,11 +92,12 @@ static int wait_power_on(struct vcpu *v)
 	int rc;
 
 	pthread_mutex_lock(&vm->power_lock);
-	while (v->power != VCPU_ON_PENDING && !atomic_load(&vm->stopping))
+	while (v->power != VCPU_ON_PENDING && !atomic_load(&vm->stopping) &&
+	       !atomic_load(&vm->reset_pending))
 		pthread_cond_wait(&vm->power_cond, &vm->power_lock);
-	if (atomic_load(&vm->stopping)) {
+	if (atomic_load(&vm->stopping) || atomic_load(&vm->reset_pending)) {
 		pthread_mutex_unlock(&vm->power_lock);
-		return -ECANCELED;
+		return atomic_load(&vm->stopping) ? -ECANCELED : -EAGAIN;
 	}
 	v->power = VCPU_ON;
 	pthread_mutex_unlock(&vm->power_lock);
@@ -161,32 +162,73 @@ static void handle_mmio(struct vcpu *v, struct accel_exit *e)
 	}
 }
 
-static void *vcpu_thread(void *arg)
+/*
+ * System reset rendezvous.  Every vCPU parks here; the last to arrive resets
+ * the machine while the others wait, then all start again from power-on.
+ * Returns -ECANCELED when the VM stops instead.
+ */
+static int park_for_reset(struct vcpu *v)
 {
-	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	unsigned gen;
+	int rc = 0;
+
+	pthread_mutex_lock(&vm->power_lock);
+	gen = vm->reset_generation;
+	if (++vm->reset_parked == vm->ncpus) {
+		pthread_mutex_unlock(&vm->power_lock);
+		log_msg(AVMM_LOG_INFO, "guest requested a system reset: restarting");
+		rc = vm_reset(vm);
+		pthread_mutex_lock(&vm->power_lock);
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			vm->vcpus[i].power = VCPU_OFF;
+		vm->reset_parked = 0;
+		atomic_store(&vm->reset_pending, false);
+		vm->reset_generation++;
+		pthread_cond_broadcast(&vm->power_cond);
+	} else {
+		while (vm->reset_generation == gen && !atomic_load(&vm->stopping))
+			pthread_cond_wait(&vm->power_cond, &vm->power_lock);
+	}
+	pthread_mutex_unlock(&vm->power_lock);
+	if (rc) {
+		vm_request_stop(vm, 1);
+		return -ECANCELED;
+	}
+	return atomic_load(&vm->stopping) ? -ECANCELED : 0;
+}
+
+/* Bring the vCPU to where the boot protocol wants it. */
+static int vcpu_power_up(struct vcpu *v)
+{
 	struct vm *vm = v->vm;
 	const struct accel_ops *accel = vm->accel;
-	struct accel_exit *e = &v->exit;
-	int rc;
 
-	memset(e, 0, sizeof(*e));
-	rc = accel->vcpu_create(v);
-	if (rc) {
-		log_error("vcpu%u: cannot create: %s", v->index, strerror(-rc));
-		vm_request_stop(vm, 1);
-		return NULL;
-	}
 	if (atomic_load(&v->irq_level))
 		accel->vcpu_set_irq(v, true);
 	if (v->index == 0) {
 		pthread_mutex_lock(&vm->power_lock);
 		v->power = VCPU_ON;
 		pthread_mutex_unlock(&vm->power_lock);
-		rc = accel->vcpu_reset(v, vm->boot.entry, vm->boot.dtb_addr);
-	} else if (!accel->kernel_psci) {
-		rc = wait_power_on(v);
+		return accel->vcpu_reset(v, vm->boot.entry, vm->boot.dtb_addr);
 	}
-	while (!rc && !atomic_load(&vm->stopping)) {
+	/* Secondaries: the kernel's PSCI (KVM) or ours starts them with CPU_ON. */
+	return accel->kernel_psci ? 0 : wait_power_on(v);
+}
+
+/* Run until the VM stops (-ECANCELED or an error) or resets (-EAGAIN). */
+static int vcpu_loop(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	const struct accel_ops *accel = vm->accel;
+	struct accel_exit *e = &v->exit;
+	int rc = vcpu_power_up(v);
+
+	while (!rc) {
+		if (atomic_load(&vm->stopping))
+			return -ECANCELED;
+		if (atomic_load(&vm->reset_pending))
+			return -EAGAIN;
 		rc = accel->vcpu_run(v, e);
 		if (rc) {
 			log_error("vcpu%u: run failed: %s", v->index, strerror(-rc));
@@ -205,9 +247,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(vm, 0);
 			break;
 		case ACCEL_EXIT_RESET:
-			/* No warm reset yet: stop like QEMU's -no-reboot, and say so. */
-			log_msg(AVMM_LOG_WARN, "guest requested a system reset; exiting (status 0)");
-			vm_request_stop(vm, 0);
+			vm_request_reset(vm);
 			break;
 		case ACCEL_EXIT_CPU_OFF:
 			pthread_mutex_lock(&vm->power_lock);
@@ -230,6 +270,37 @@ static void *vcpu_thread(void *arg)
 		default:
 			vm_request_stop(vm, 1);
 			rc = -EIO;
+			break;
+		}
+	}
+	return rc;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	const struct accel_ops *accel = vm->accel;
+	int rc;
+
+	memset(&v->exit, 0, sizeof(v->exit));
+	rc = accel->vcpu_create(v);
+	if (rc) {
+		log_error("vcpu%u: cannot create: %s", v->index, strerror(-rc));
+		vm_request_stop(vm, 1);
+		return NULL;
+	}
+	while (vcpu_loop(v) == -EAGAIN) {
+		if (park_for_reset(v))
+			break;
+		/* The levels the new boot's devices see start from scratch. */
+		v->timer_level[AVMM_CPU_TIMER_VIRT] = false;
+		v->timer_level[AVMM_CPU_TIMER_PHYS] = false;
+		memset(&v->exit, 0, sizeof(v->exit));
+		rc = accel->vcpu_reinit ? accel->vcpu_reinit(v) : 0;
+		if (rc) {
+			log_error("vcpu%u: reset failed: %s", v->index, strerror(-rc));
+			vm_request_stop(vm, 1);
 			break;
 		}
 	}

@@ -419,6 +419,52 @@ void vm_request_stop(struct vm *vm, int status)
 			vm->accel->vcpu_kick(&vm->vcpus[i]);
 }
 
+void vm_request_reset(struct vm *vm)
+{
+	if (atomic_exchange(&vm->reset_pending, true))
+		return;
+	/* Wake parked secondaries (userspace PSCI) and interrupt running vCPUs. */
+	pthread_mutex_lock(&vm->power_lock);
+	pthread_cond_broadcast(&vm->power_cond);
+	pthread_mutex_unlock(&vm->power_lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->accel->vcpu_kick(&vm->vcpus[i]);
+}
+
+int vm_reset(struct vm *vm)
+{
+	char err[512] = "";
+	int node, rc;
+
+	for (size_t i = 0; i < vm->ndevs; i++) {
+		struct avmm_dev *d = vm->devs[i];
+
+		if (!d->plugin->desc->reset)
+			continue;
+		pthread_mutex_lock(&d->lock);
+		d->plugin->desc->reset(d->instance);
+		pthread_mutex_unlock(&d->lock);
+	}
+	/* RAM keeps its contents, as on a warm reset; the images are reloaded. */
+	rc = boot_load(&vm->ram, &vm->bootp, &vm->boot, err, sizeof(err));
+	if (rc) {
+		log_error("reset: reloading the guest: %s", err);
+		return rc;
+	}
+	/* Linux wipes /chosen/rng-seed after use: give the new boot a new one. */
+	node = fdt_path_offset(vm->fdt, "/chosen");
+	if (node >= 0 && fdt_getprop(vm->fdt, node, "rng-seed", NULL)) {
+		uint8_t seed[32];
+
+		fill_random(seed, sizeof(seed));
+		fdt_setprop_inplace(vm->fdt, node, "rng-seed", seed, sizeof(seed));
+	}
+	rc = boot_write_dtb(&vm->ram, &vm->boot, vm->fdt, vm->fdt_size, err, sizeof(err));
+	if (rc)
+		log_error("reset: %s", err);
+	return rc;
+}
+
 static void quit_from_terminal(void *opaque)
 {
 	log_msg(AVMM_LOG_INFO, "quit requested from the console");

@@ -70,7 +70,10 @@ struct vm {
 	pthread_cond_t power_cond;
 	atomic_bool stopping;
 	atomic_int exit_status;
-	atomic_bool reset_requested;
+	/* System reset rendezvous: every vCPU parks, the last one resets. */
+	atomic_bool reset_pending;
+	unsigned reset_parked;
+	unsigned reset_generation;
 	bool running; /* vCPUs started: the memory map is frozen */
 	unsigned timeout_s; /* 0: none */
 };
@@ -95,6 +98,10 @@ void vm_destroy(struct vm *vm);
 
 /* Stop every vCPU; the first status requested wins. */
 void vm_request_stop(struct vm *vm, int status);
+/* Guest asked for a system reset: park every vCPU, then vm_reset(). */
+void vm_request_reset(struct vm *vm);
+/* With every vCPU parked: devices to power-on state, guest image reloaded. */
+int vm_reset(struct vm *vm);
 
 /* Print the memory map and IRQ assignment (--check). */
 void vm_print_map(const struct vm *vm, FILE *out);

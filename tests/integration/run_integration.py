@@ -118,6 +118,22 @@ def linux_shell(g, name, cpus=1):
         check(int(m.group(1)) == cpus, "nproc says %s, want %d" % (m.group(1), cpus),
               g.buf[start:])
     t["commands"] = time.monotonic() - t0 - t["to prompt"]
+    # A system reset restarts the guest inside the same avmm process.
+    tr = time.monotonic()
+    g.sendline("reboot -f", L2_CHAR_DELAY)
+    g.expect(r"avmm-guest: init started", 300, fail=ended)
+    g.expect(r"~ # ", 60, fail=ended)
+    t["reboot"] = time.monotonic() - tr
+    start = len(g.buf)
+    g.sendline("echo $((6*7))", L2_CHAR_DELAY)
+    g.expect(r"\n42\n", 60, fail=ended)
+    g.expect(r"~ # ", 60, fail=ended)
+    if cpus > 1:
+        g.sendline("nproc", L2_CHAR_DELAY)
+        m = g.expect(r"\n(\d+)\n", 60, fail=ended)
+        g.expect(r"~ # ", 60, fail=ended)
+        check(int(m.group(1)) == cpus, "after reboot nproc says %s, want %d" % (m.group(1), cpus),
+              g.buf[start:])
     g.sendline("poweroff -f", L2_CHAR_DELAY)
     m = g.expect(r"@@SCENARIO-END %s rc=(\d+) t=([0-9.]+)@@" % re.escape(name), 120)
     rc = int(m.group(1))

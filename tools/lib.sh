@@ -143,3 +143,14 @@ up_to_date() {
 	done
 	return 0
 }
+
+# Pack directory $1 (plus /dev/console) into a gzip'ed newc cpio at $2 with
+# gzip level $3, atomically; no root needed.
+pack_initramfs() {
+	local root=$1 out=$2 level=$3
+	{
+		(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
+		cpio_dev_archive
+	} | gzip "-${level}n" >"$out.tmp"
+	mv -f "$out.tmp" "$out"
+}

@@ -45,9 +45,5 @@ EOF
 chmod 755 "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 
-{
-	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
-	cpio_dev_archive
-} | gzip -9n >"$img.tmp"
-mv -f "$img.tmp" "$img"
+pack_initramfs "$root" "$img" 9
 note "$img $(du -h "$img" | cut -f1)"

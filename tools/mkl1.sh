@@ -165,11 +165,7 @@ EOF
 chmod 755 "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 
-{
-	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
-	cpio_dev_archive
-} | gzip -1n >"$out.tmp"
-mv -f "$out.tmp" "$out"
+pack_initramfs "$root" "$out" 1
 note "$out $(du -h "$out" | cut -f1) ($(ls "$root/lib" | wc -l) libraries," \
 	"avmm: $([ -e "$root/avmm/bin/avmm" ] && echo yes || echo no)," \
 	"plugins: $(ls "$root/avmm/plugins" | wc -l), guests: $(ls "$root/avmm/build/guests" | wc -l))"

@@ -313,8 +313,6 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, parse_u64_forms);
 	tcase_add_test(tc, parse_bool_forms);
@@ -330,9 +328,5 @@ int main(void)
 	tcase_add_test(tc, paths_resolve_against_config_dir);
 	tcase_add_test(tc, missing_file);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -396,8 +396,6 @@ int main(void)
 {
 	Suite *s = suite_create("device");
 	TCase *tc = tcase_create("host");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, dispatch_calls_device_under_its_lock);
@@ -411,9 +409,5 @@ int main(void)
 	tcase_add_test(tc, ratelimit);
 	tcase_add_test(tc, guest_error_logs_are_rate_limited);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "memmap.h"
+#include "testutil.h"
 #include "ram.h"
 
 static struct mmio_region region(uint64_t base, uint64_t size)
@@ -173,8 +174,6 @@ int main(void)
 {
 	Suite *s = suite_create("memmap");
 	TCase *tc = tcase_create("memmap");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, add_and_find);
 	tcase_add_test(tc, overlaps_rejected_with_conflict);
@@ -182,9 +181,5 @@ int main(void)
 	tcase_add_test(tc, random_against_reference);
 	tcase_add_test(tc, ram_accessor_bounds);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "testutil.h"
 
 static char *tp(const char *name)
 {
@@ -144,8 +145,6 @@ int main(void)
 {
 	Suite *s = suite_create("plugin");
 	TCase *tc = tcase_create("loader");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, good_plugin_loads);
 	tcase_add_test(tc, missing_symbol);
@@ -157,9 +156,5 @@ int main(void)
 	tcase_add_test(tc, descriptor_checks);
 	tcase_add_test(tc, search_path);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

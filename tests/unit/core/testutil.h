@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <check.h>
+
 /* Capture what the code under test prints to stderr. */
 void capture_stderr_begin(void);
 /* Returns a static buffer with everything printed since begin. */
@@ -13,5 +15,8 @@ const char *capture_stderr_end(void);
 const char *test_tmpdir(void);
 /* Write text to dir/name; returns the malloc'ed path. */
 char *write_text(const char *dir, const char *name, const char *text);
+
+/* Run one suite the usual way; the process exit status for main(). */
+int test_run_suite(Suite *s);
 
 #endif

@@ -1,13 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 #include "fakehost.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libfdt.h>
+
+/*
+ * A plugin breaking the host contract must fail its test loudly, also in
+ * release builds where FAKE_CHECK() is compiled out.
+ */
+#define FAKE_CHECK(cond)                                                               \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "%s:%d: fake host: contract violated: %s\n",   \
+				__FILE__, __LINE__, #cond);                            \
+			abort();                                                       \
+		}                                                                      \
+	} while (0)
 
 /* The fake clock lives in the device; tests have one device at a time. */
 static struct avmm_dev *clock_owner;
@@ -35,7 +47,7 @@ void fake_set(struct avmm_dev *dev, const char *key, const char *value)
 			return;
 		}
 	}
-	assert(dev->ncfg < FAKE_MAX_KEYS);
+	FAKE_CHECK(dev->ncfg < FAKE_MAX_KEYS);
 	dev->cfg[dev->ncfg].key = key;
 	dev->cfg[dev->ncfg].value = value;
 	dev->cfg[dev->ncfg].used = false;
@@ -54,7 +66,7 @@ void fake_ram(struct avmm_dev *dev, uint64_t base, uint64_t size)
 {
 	free(dev->ram);
 	dev->ram = calloc(1, size);
-	assert(dev->ram);
+	FAKE_CHECK(dev->ram);
 	dev->ram_base = base;
 	dev->ram_size = size;
 }
@@ -147,7 +159,7 @@ void fake_advance(struct avmm_dev *dev, uint64_t ns)
 
 void fake_cpu_timer(struct avmm_dev *dev, unsigned cpu, enum avmm_cpu_timer t, bool level)
 {
-	assert(dev->timer_fn);
+	FAKE_CHECK(dev->timer_fn);
 	dev->timer_fn(dev->timer_opaque, cpu, t, level);
 }
 
@@ -266,7 +278,7 @@ static int h_irq_claim(struct avmm_dev *dev, const char *key, unsigned *line)
 
 static void h_irq_set(struct avmm_dev *dev, unsigned line, bool level)
 {
-	assert(line < FAKE_MAX_LINES);
+	FAKE_CHECK(line < FAKE_MAX_LINES);
 	if (level && !dev->line_level[line])
 		dev->line_edges[line]++;
 	dev->line_level[line] = level;
@@ -274,7 +286,7 @@ static void h_irq_set(struct avmm_dev *dev, unsigned line, bool level)
 
 static void h_ppi_set(struct avmm_dev *dev, unsigned cpu, unsigned ppi, bool level)
 {
-	assert(cpu < FAKE_MAX_CPUS && ppi < 32);
+	FAKE_CHECK(cpu < FAKE_MAX_CPUS && ppi < 32);
 	dev->ppi_level[cpu][ppi] = level;
 }
 
@@ -289,7 +301,7 @@ static int h_irqchip_register(struct avmm_dev *dev, const struct avmm_irqchip_op
 
 static void h_cpu_irq_set(struct avmm_dev *dev, unsigned cpu, bool level)
 {
-	assert(cpu < FAKE_MAX_CPUS);
+	FAKE_CHECK(cpu < FAKE_MAX_CPUS);
 	if (level && !dev->cpu_irq[cpu])
 		dev->cpu_irq_edges[cpu]++;
 	dev->cpu_irq[cpu] = level;

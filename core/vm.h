@@ -70,6 +70,8 @@ struct vm {
 	pthread_cond_t power_cond;
 	atomic_bool stopping;
 	atomic_int exit_status;
+	/* vCPUs are created in index order: how many exist so far. */
+	unsigned vcpus_created;
 	/* System reset rendezvous: every vCPU parks, the last one resets. */
 	atomic_bool reset_pending;
 	unsigned reset_parked;

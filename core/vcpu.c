@@ -348,10 +348,14 @@ int vcpu_run_all(struct vm *vm)
 		v->thread_started = true;
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		if (vm->vcpus[i].thread_started) {
-			pthread_join(vm->vcpus[i].thread, NULL);
-			vm->vcpus[i].thread_started = false;
-		}
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (!v->thread_started)
+			continue;
+		pthread_join(v->thread, NULL);
+		v->thread_started = false;
+		log_msg(AVMM_LOG_INFO, "vcpu%u: %" PRIu64 " exits, %" PRIu64 " of them MMIO", i,
+			v->exits, v->mmio_exits);
 	}
 	return rc;
 }

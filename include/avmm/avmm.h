@@ -248,7 +248,11 @@ struct avmm_host {
 	 */
 	int (*chr_open)(struct avmm_dev *dev, const char *key, const char *def,
 			struct avmm_chr **chr);
-	/* Write without blocking the vCPU for long; returns bytes taken or -errno. */
+	/*
+	 * Write without blocking the vCPU for long; returns the bytes taken or
+	 * -errno.  Bytes not taken are dropped (a UART's line has no flow
+	 * control either): never retry in a loop from an MMIO handler.
+	 */
 	ssize_t (*chr_write)(struct avmm_chr *chr, const void *buf, size_t len);
 	int (*chr_set_handlers)(struct avmm_chr *chr, const struct avmm_chr_handlers *h,
 				void *opaque);

@@ -69,7 +69,10 @@ struct accel_ops {
 	int (*vcpu_run)(struct vcpu *vcpu, struct accel_exit *exit);
 	/* Any thread: make vcpu_run return soon with ACCEL_EXIT_NONE. */
 	void (*vcpu_kick)(struct vcpu *vcpu);
-	/* Any thread: level of the vCPU's IRQ input. */
+	/*
+	 * Any thread: the vCPU's IRQ input changed to `level` (already stored
+	 * in vcpu->irq_level, which a backend may read instead).
+	 */
 	void (*vcpu_set_irq)(struct vcpu *vcpu, bool level);
 	int (*vcpu_get_regs)(struct vcpu *vcpu, struct accel_regs *regs);
 	/*

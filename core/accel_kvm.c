@@ -4,6 +4,14 @@
  * userspace: no in-kernel vGIC, the vCPU IRQ line driven with KVM_IRQ_LINE,
  * timer output levels read from kvm_run (KVM_CAP_ARM_USER_IRQ).  PSCI is left
  * to the kernel.
+ *
+ * KVM_IRQ_LINE is only ever issued by the vCPU's own thread, before KVM_RUN:
+ * it sets HCR_EL2.VI with an atomic bitop, but the vCPU thread rewrites
+ * hcr_el2 non-atomically on every vcpu_load (WFx trap toggling, Linux 6.1 at
+ * least), so a line raised from another thread can be lost: the vCPU then
+ * spins in WFI (its timer pending) without ever taking the interrupt.  With
+ * 2 vCPUs that hung 3 of 80 Linux boots; issued here, 0 of 80.  Other
+ * threads update vcpu->irq_level and kick.
  */
 #include "accel.h"
 
@@ -44,6 +52,7 @@ struct kvm_vcpu_state {
 	struct kvm_run *run;
 	pthread_t self;
 	atomic_bool ready;
+	bool irq_applied;   /* the VI level KVM has, as last set by this thread */
 	bool mmio_pending;  /* last exit was KVM_EXIT_MMIO: complete it on re-entry */
 	bool inject_abort;  /* NISV exit or core-requested fault */
 	bool warned_no_dabt;
@@ -246,6 +255,7 @@ static int kvm_vcpu_reinit(struct vcpu *v)
 	s->mmio_pending = false;
 	s->inject_abort = false;
 	s->irq_level_seen = 0;
+	s->irq_applied = false; /* KVM_ARM_VCPU_INIT clears VI */
 	return kvm_init_vcpu(v->vm->accel_state, v->index, s->fd);
 }
 
@@ -296,6 +306,34 @@ static inline void report_timers(struct vcpu *v, struct kvm_vcpu_state *s, struc
 	vcpu_timer_update(v, AVMM_CPU_TIMER_PHYS, lvl & KVM_ARM_DEV_EL1_PTIMER);
 }
 
+/* On the vCPU's own thread: make KVM's IRQ line match the irqchip's output. */
+static void kvm_sync_irq_line(struct vcpu *v, struct kvm_vcpu_state *s)
+{
+	struct kvm_state *ks = v->vm->accel_state;
+	bool want = atomic_load(&v->irq_level);
+	struct kvm_irq_level irq = {
+		.irq = ((v->index >> 8) & 0xfu) << KVM_ARM_IRQ_VCPU2_SHIFT |
+		       KVM_ARM_IRQ_TYPE_CPU << KVM_ARM_IRQ_TYPE_SHIFT |
+		       (v->index & 0xffu) << KVM_ARM_IRQ_VCPU_SHIFT | KVM_ARM_IRQ_CPU_IRQ,
+		.level = want,
+	};
+
+	if (want == s->irq_applied)
+		return;
+	if (ioctl(ks->vm_fd, KVM_IRQ_LINE, &irq))
+		log_error("vcpu%u: KVM_IRQ_LINE: %s", v->index, strerror(errno));
+	else
+		s->irq_applied = want;
+}
+
+/* After KVM_RUN returns: later kicks must stay visible to the next entry. */
+static void kvm_ack_kick(struct kvm_run *run)
+{
+	run->immediate_exit = 0;
+	/* Pairs with the fence in kvm_vcpu_kick: see irq_level after clearing. */
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
 static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
 {
 	struct kvm_vcpu_state *s = v->accel;
@@ -313,12 +351,14 @@ static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
 		inject_abort(v, s);
 	}
 
+	kvm_sync_irq_line(v, s);
+
 	e->kind = ACCEL_EXIT_NONE;
 	e->pc = 0; /* read lazily through vcpu_get_regs: an ioctl per exit costs */
 	if (ioctl(s->fd, KVM_RUN, 0)) {
 		int err = errno;
 
-		run->immediate_exit = 0;
+		kvm_ack_kick(run);
 		if (err == EINTR || err == EAGAIN) {
 			report_timers(v, s, run);
 			return 0;
@@ -329,6 +369,7 @@ static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
 				  v->index);
 		return -err;
 	}
+	kvm_ack_kick(run);
 	report_timers(v, s, run);
 
 	switch (run->exit_reason) {
@@ -399,24 +440,24 @@ static void kvm_vcpu_kick(struct vcpu *v)
 
 	if (!s || !atomic_load(&s->ready))
 		return; /* not running yet: it checks vm->stopping before entering */
+	/* Whatever the kicker changed before this is seen after kvm_ack_kick. */
+	atomic_thread_fence(memory_order_seq_cst);
 	/* immediate_exit covers a kick that lands just before KVM_RUN. */
 	s->run->immediate_exit = 1;
 	pthread_kill(s->self, KICK_SIGNAL);
 }
 
+/*
+ * The irqchip changed this vCPU's line (vcpu->irq_level already holds it).
+ * Its own thread applies it before the next KVM_RUN; from elsewhere, kick.
+ */
 static void kvm_vcpu_set_irq(struct vcpu *v, bool level)
 {
-	struct kvm_state *ks = v->vm->accel_state;
-	struct kvm_irq_level irq = {
-		.irq = ((v->index >> 8) & 0xfu) << KVM_ARM_IRQ_VCPU2_SHIFT |
-		       KVM_ARM_IRQ_TYPE_CPU << KVM_ARM_IRQ_TYPE_SHIFT |
-		       (v->index & 0xffu) << KVM_ARM_IRQ_VCPU_SHIFT | KVM_ARM_IRQ_CPU_IRQ,
-		.level = level,
-	};
+	struct kvm_vcpu_state *s = v->accel;
 
-	/* A VM ioctl, safe from any thread; the kernel kicks the vCPU. */
-	if (ioctl(ks->vm_fd, KVM_IRQ_LINE, &irq))
-		log_error("vcpu%u: KVM_IRQ_LINE: %s", v->index, strerror(errno));
+	(void)level;
+	if (s && atomic_load(&s->ready) && !pthread_equal(pthread_self(), s->self))
+		kvm_vcpu_kick(v);
 }
 
 static int kvm_vcpu_get_regs(struct vcpu *v, struct accel_regs *r)

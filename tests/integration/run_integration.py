@@ -93,7 +93,7 @@ def linux_shell(g, name, cpus=1):
     t = {}
     t0 = time.monotonic()
     ended = r"@@SCENARIO-END %s rc=\d+ t=[0-9.]+@@" % re.escape(name)
-    g.expect(r"avmm-guest: init started", 600, fail=ended)
+    g.expect(r"avmm-guest: init started", 180, fail=ended)
     t["to init"] = time.monotonic() - t0
     g.expect(r"~ # ", 120, fail=ended)
     t["to prompt"] = time.monotonic() - t0
@@ -124,7 +124,7 @@ def linux_shell(g, name, cpus=1):
     # A system reset restarts the guest inside the same avmm process.
     tr = time.monotonic()
     g.sendline("reboot -f", L2_CHAR_DELAY)
-    g.expect(r"avmm-guest: init started", 300, fail=ended)
+    g.expect(r"avmm-guest: init started", 180, fail=ended)
     g.expect(r"~ # ", 60, fail=ended)
     t["reboot"] = time.monotonic() - tr
     start = len(g.buf)

@@ -97,20 +97,16 @@ static int list_plugins(const char *builtin, const char *config_path)
 {
 	struct plugin_path pp = {0};
 	struct config cfg = {0};
-	const char *env = getenv("AVMM_PLUGIN_PATH");
 	int found = 0;
 
-	if (config_path && !config_load(&cfg, config_path)) {
-		struct cfg_section *m = config_section(&cfg, "machine");
-		const char *p;
-
-		if (m && !config_str(&cfg, m, "plugin-path", &p))
-			plugin_path_add(&pp, p);
+	/* The same search path a run of that machine would use. */
+	if (config_path && config_load(&cfg, config_path))
+		return EXIT_CONFIG_ERROR;
+	if (vm_plugin_path(&pp, &cfg, builtin)) {
+		plugin_path_free(&pp);
+		config_free(&cfg);
+		return EXIT_HOST_ERROR;
 	}
-	if (env)
-		plugin_path_add(&pp, env);
-	if (builtin)
-		plugin_path_add(&pp, builtin);
 	for (size_t i = 0; i < pp.count; i++) {
 		DIR *d = opendir(pp.dirs[i]);
 		struct dirent *de;
@@ -264,7 +260,6 @@ int main(int argc, char **argv)
 		free(overrides);
 		return EXIT_CONFIG_ERROR;
 	}
-	vopt.config_path = config_path;
 	vopt.overrides = overrides;
 	vopt.noverrides = noverrides;
 	vopt.builtin_plugin_dir = builtin;

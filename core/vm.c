@@ -101,28 +101,28 @@ static int build_machine(struct vm *vm)
 	return 0;
 }
 
-static int setup_plugin_path(struct vm *vm, const struct vm_options *opt)
+int vm_plugin_path(struct plugin_path *pp, struct config *cfg, const char *builtin)
 {
-	struct config *cfg = vm->cfg;
 	struct cfg_section *m = config_section(cfg, "machine");
-	const char *pp, *env = getenv("AVMM_PLUGIN_PATH");
+	const char *dirs, *env = getenv("AVMM_PLUGIN_PATH");
 	int rc;
 
 	/* Most specific first: the machine's own, the user's, the built-in. */
-	if (m && !config_str(cfg, m, "plugin-path", &pp)) {
+	if (m && !config_str(cfg, m, "plugin-path", &dirs)) {
 		struct cfg_key *k = config_key(m, "plugin-path");
-		char *copy = strdup(pp), *save = NULL;
+		char *copy = strdup(dirs), *save = NULL;
 
 		if (!copy)
 			return -ENOMEM;
 		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 			char buf[4096];
 
+			/* Relative to the file, like every path in it; -s: to the cwd. */
 			if (d[0] != '/' && !k->override)
 				snprintf(buf, sizeof(buf), "%s/%s", cfg->dir, d);
 			else
 				snprintf(buf, sizeof(buf), "%s", d);
-			rc = plugin_path_add(&vm->plugin_path, buf);
+			rc = plugin_path_add(pp, buf);
 			if (rc) {
 				free(copy);
 				return rc;
@@ -130,10 +130,9 @@ static int setup_plugin_path(struct vm *vm, const struct vm_options *opt)
 		}
 		free(copy);
 	}
-	if (env && (rc = plugin_path_add(&vm->plugin_path, env)))
+	if (env && (rc = plugin_path_add(pp, env)))
 		return rc;
-	if (opt->builtin_plugin_dir && (rc = plugin_path_add(&vm->plugin_path,
-							      opt->builtin_plugin_dir)))
+	if (builtin && (rc = plugin_path_add(pp, builtin)))
 		return rc;
 	return 0;
 }
@@ -384,7 +383,7 @@ int vm_build(struct vm *vm, struct config *cfg, const struct vm_options *opt)
 	}
 	if ((rc = iothread_create(&vm->io)))
 		return rc;
-	if ((rc = setup_plugin_path(vm, opt)) || (rc = create_devices(vm)) ||
+	if ((rc = vm_plugin_path(&vm->plugin_path, cfg, opt->builtin_plugin_dir)) || (rc = create_devices(vm)) ||
 	    (rc = load_guest(vm)))
 		return rc;
 	m = config_section(cfg, "machine");

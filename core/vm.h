@@ -81,7 +81,6 @@ struct vm {
 };
 
 struct vm_options {
-	const char *config_path;
 	const char *const *overrides; /* "section.key=value" */
 	size_t noverrides;
 	const char *builtin_plugin_dir;
@@ -94,6 +93,11 @@ struct vm_options {
  * reported with file:line), or another negative errno for a host failure.
  */
 int vm_build(struct vm *vm, struct config *cfg, const struct vm_options *opt);
+/*
+ * The plugin search path of a machine: [machine] plugin-path (relative to the
+ * config file), $AVMM_PLUGIN_PATH, then `builtin` (may be NULL).
+ */
+int vm_plugin_path(struct plugin_path *pp, struct config *cfg, const char *builtin);
 /* Start the accelerator and vCPUs; returns the guest's exit status. */
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);

@@ -566,6 +566,25 @@ START_TEST(list_plugins)
 }
 END_TEST
 
+/* --list-plugins -c uses the machine's search path, relative plugin-path included. */
+START_TEST(list_plugins_with_config_path)
+{
+	char link[512], *path;
+	const char *args[] = {"--list-plugins", "-c", NULL, NULL};
+	struct run *r;
+
+	snprintf(link, sizeof(link), "%s/tpdir", dir());
+	unlink(link);
+	ck_assert_int_eq(symlink(TP_DIR, link), 0);
+	path = write_text(dir(), "lp.ini", "[machine]\nplugin-path = tpdir\n[boot]\nkernel = k.bin\n");
+	args[2] = path;
+	r = run_avmm(args); /* the cwd is the build tree, not dir() */
+	ck_assert_int_eq(r->status, 0);
+	ck_assert_msg(strstr(r->out, "tp_good      ABI 1.0"), "%s", r->out);
+	free(path);
+}
+END_TEST
+
 START_TEST(usage_errors)
 {
 	const char *none[] = {NULL};
@@ -680,6 +699,7 @@ int main(void)
 	tcase_add_test(tc, missing_config_file);
 	tcase_add_test(tc, dump_dtb);
 	tcase_add_test(tc, list_plugins);
+	tcase_add_test(tc, list_plugins_with_config_path);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, shipped_configs_check);
 	suite_add_tcase(s, tc);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void memmap_init(struct memmap *map)
 {
 	memset(map, 0, sizeof(*map));
@@ -15,22 +14,6 @@ void memmap_free(struct memmap *map)
 {
 	free(map->regions);
 	memset(map, 0, sizeof(*map));
-}
-
-/* Index of the first region whose base is > addr. */
-static size_t upper_bound(const struct memmap *map, uint64_t addr)
-{
-	size_t lo = 0, hi = map->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (map->regions[mid].base <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 int memmap_add(struct memmap *map, const struct mmio_region *r,
@@ -47,7 +30,7 @@ int memmap_add(struct memmap *map, const struct mmio_region *r,
 	if (last < r->base)
 		return -ERANGE;
 
-	pos = upper_bound(map, r->base);
+	pos = memmap_upper_bound(map, r->base);
 	/* Only the neighbours can overlap in a sorted, disjoint array. */
 	if (pos > 0) {
 		const struct mmio_region *prev = &map->regions[pos - 1];

@@ -36,16 +36,11 @@ void memmap_free(struct memmap *map);
  */
 int memmap_add(struct memmap *map, const struct mmio_region *r,
 	       const struct mmio_region **conflict);
-/*
- * The region containing addr, or NULL.  O(log n), no allocation, no lock.
- * Inline: it runs on every MMIO exit.
- */
-static inline const struct mmio_region *memmap_find(const struct memmap *map, uint64_t addr)
+/* Index of the first region whose base is > addr (binary search). */
+static inline size_t memmap_upper_bound(const struct memmap *map, uint64_t addr)
 {
 	size_t lo = 0, hi = map->count;
-	const struct mmio_region *r;
 
-	/* Upper bound: the first region whose base is > addr. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -54,9 +49,21 @@ static inline const struct mmio_region *memmap_find(const struct memmap *map, ui
 		else
 			hi = mid;
 	}
-	if (!lo)
+	return lo;
+}
+
+/*
+ * The region containing addr, or NULL.  O(log n), no allocation, no lock.
+ * Inline: it runs on every MMIO exit.
+ */
+static inline const struct mmio_region *memmap_find(const struct memmap *map, uint64_t addr)
+{
+	size_t pos = memmap_upper_bound(map, addr);
+	const struct mmio_region *r;
+
+	if (!pos)
 		return NULL;
-	r = &map->regions[lo - 1];
+	r = &map->regions[pos - 1];
 	return addr - r->base < r->size ? r : NULL;
 }
 

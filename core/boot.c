@@ -30,6 +30,7 @@
 #include <avmm/avmm.h>
 
 #include "dtb.h"
+#include "log.h"
 #include "ram.h"
 
 #define SZ_64K 0x10000ull
@@ -54,18 +55,6 @@
 #define GZ_CHUNK (1u << 30)
 
 static const char raw_hint[] = "for a raw binary set format = raw in [boot]";
-
-static void boot_seterr(char *err, size_t errlen, const char *fmt, ...) AVMM_PRINTF(3, 4);
-static void boot_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -102,13 +91,13 @@ int boot_parse_image(const void *buf, size_t len, struct arm64_image *img, char 
 		return -EINVAL;
 	memset(img, 0, sizeof(*img));
 	if (len < IMAGE_HDR_SIZE) {
-		boot_seterr(err, errlen, "truncated: %zu bytes, an arm64 Image header is %d", len,
+		log_errbuf(err, errlen, "truncated: %zu bytes, an arm64 Image header is %d", len,
 			    IMAGE_HDR_SIZE);
 		return -EINVAL;
 	}
 	magic = get_le32(p + 56);
 	if (magic != ARM64_IMAGE_MAGIC) {
-		boot_seterr(err, errlen, "bad magic 0x%08x at offset 56, expected 0x%08x \"ARM\\x64\"",
+		log_errbuf(err, errlen, "bad magic 0x%08x at offset 56, expected 0x%08x \"ARM\\x64\"",
 			    magic, ARM64_IMAGE_MAGIC);
 		return -EINVAL;
 	}
@@ -122,13 +111,13 @@ int boot_parse_image(const void *buf, size_t len, struct arm64_image *img, char 
 	}
 	img->big_endian = img->flags & IMAGE_FLAG_BE;
 	if (img->big_endian) {
-		boot_seterr(err, errlen, "big-endian kernel (flags 0x%llx); only little-endian guests are supported",
+		log_errbuf(err, errlen, "big-endian kernel (flags 0x%llx); only little-endian guests are supported",
 			    (unsigned long long)img->flags);
 		return -EINVAL;
 	}
 	/* Linux never used more than a 2 MiB-aligned base allows; larger is junk. */
 	if (img->text_offset >= SZ_2M) {
-		boot_seterr(err, errlen, "text_offset 0x%llx is not below 2 MiB",
+		log_errbuf(err, errlen, "text_offset 0x%llx is not below 2 MiB",
 			    (unsigned long long)img->text_offset);
 		return -EINVAL;
 	}
@@ -181,18 +170,18 @@ static int open_file(const char *what, const char *path, struct stat *st, char *
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
-		boot_seterr(err, errlen, "%s %s: %s; check the path in [boot]", what, path,
+		log_errbuf(err, errlen, "%s %s: %s; check the path in [boot]", what, path,
 			    strerror(e));
 		return -e;
 	}
 	if (fstat(fd, st) < 0) {
 		e = errno;
-		boot_seterr(err, errlen, "%s %s: %s", what, path, strerror(e));
+		log_errbuf(err, errlen, "%s %s: %s", what, path, strerror(e));
 		close(fd);
 		return -e;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		boot_seterr(err, errlen, "%s %s: not a regular file", what, path);
+		log_errbuf(err, errlen, "%s %s: not a regular file", what, path);
 		close(fd);
 		return S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
 	}
@@ -213,11 +202,11 @@ static int read_full(int fd, void *dst, size_t len, const char *what, const char
 		if (n < 0) {
 			int e = errno;
 
-			boot_seterr(err, errlen, "%s %s: read: %s", what, path, strerror(e));
+			log_errbuf(err, errlen, "%s %s: read: %s", what, path, strerror(e));
 			return -e;
 		}
 		if (n == 0) {
-			boot_seterr(err, errlen, "%s %s: file shrank while being loaded", what, path);
+			log_errbuf(err, errlen, "%s %s: file shrank while being loaded", what, path);
 			return -EIO;
 		}
 		p += n;
@@ -249,7 +238,7 @@ static int64_t gz_read_upto(gzFile gz, void *dst, uint64_t len, const char *path
 		const char *msg = gzerror(gz, &zerr);
 
 		if (zerr != Z_OK && zerr != Z_STREAM_END) {
-			boot_seterr(err, errlen, "kernel %s: %s: %s", path,
+			log_errbuf(err, errlen, "kernel %s: %s: %s", path,
 				    zerr == Z_ERRNO ? "read error" : "corrupt gzip data",
 				    zerr == Z_ERRNO ? strerror(errno) : msg);
 			return zerr == Z_ERRNO ? -EIO : -EINVAL;
@@ -269,7 +258,7 @@ static uint64_t ram_needed(const struct guest_ram *ram, uint64_t kernel_start,
 static int no_fit(const char *what, const char *path, const struct guest_ram *ram,
 		  uint64_t needed, char *err, size_t errlen)
 {
-	boot_seterr(err, errlen,
+	log_errbuf(err, errlen,
 		    "%s %s does not fit in %llu MiB of RAM: about %llu MiB are needed; raise memory in [machine]",
 		    what, path, (unsigned long long)mib_up(ram->size),
 		    (unsigned long long)mib_up(needed));
@@ -296,7 +285,7 @@ static int place_initrd_dtb(struct guest_ram *ram, const struct boot_params *p, 
 			return fd;
 		size = (uint64_t)st.st_size;
 		if (!size) {
-			boot_seterr(err, errlen, "initrd %s: empty file", p->initrd);
+			log_errbuf(err, errlen, "initrd %s: empty file", p->initrd);
 			close(fd);
 			return -EINVAL;
 		}
@@ -354,7 +343,7 @@ static int load_linux(struct guest_ram *ram, const struct boot_params *p,
 	gz = gzdopen(fd, "rb");
 	if (!gz) {
 		close(fd);
-		boot_seterr(err, errlen, "kernel %s: out of memory", p->kernel);
+		log_errbuf(err, errlen, "kernel %s: out of memory", p->kernel);
 		return -ENOMEM;
 	}
 	gzbuffer(gz, 256 * 1024);
@@ -367,13 +356,13 @@ static int load_linux(struct guest_ram *ram, const struct boot_params *p,
 	r = boot_parse_image(hdr, (size_t)got, &img, why, sizeof(why));
 	if (r < 0 && got >= 8 && !memcmp(hdr + 4, "zimg", 4)) {
 		/* CONFIG_EFI_ZBOOT: the Image is inside, but only EFI firmware unpacks it. */
-		boot_seterr(err, errlen,
+		log_errbuf(err, errlen,
 			    "kernel %s: an EFI zboot image (vmlinuz.efi), not a bare arm64 Image; use the kernel's Image or Image.gz instead",
 			    p->kernel);
 		goto out;
 	}
 	if (r < 0) {
-		boot_seterr(err, errlen, "kernel %s: not an arm64 Linux Image%s (%s); %s", p->kernel,
+		log_errbuf(err, errlen, "kernel %s: not an arm64 Linux Image%s (%s); %s", p->kernel,
 			    gzipped ? " inside the gzip stream" : "", why, raw_hint);
 		goto out;
 	}
@@ -453,12 +442,12 @@ static int load_raw(struct guest_ram *ram, const struct boot_params *p, struct b
 		return fd;
 	size = (uint64_t)st.st_size;
 	if (!size) {
-		boot_seterr(err, errlen, "kernel %s: empty file", p->kernel);
+		log_errbuf(err, errlen, "kernel %s: empty file", p->kernel);
 		r = -EINVAL;
 		goto out;
 	}
 	if (p->raw_load < ram->base || p->raw_load >= ram_end) {
-		boot_seterr(err, errlen,
+		log_errbuf(err, errlen,
 			    "kernel %s: raw load address 0x%llx is outside RAM [0x%llx, 0x%llx); set load-address in [boot] inside RAM",
 			    p->kernel, (unsigned long long)p->raw_load,
 			    (unsigned long long)ram->base, (unsigned long long)ram_end);
@@ -490,7 +479,7 @@ int boot_load(struct guest_ram *ram, const struct boot_params *p, struct boot_la
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (!ram || !ram->host || !ram->size || !p || !p->kernel) {
-		boot_seterr(err, errlen, "boot: no RAM or no kernel given");
+		log_errbuf(err, errlen, "boot: no RAM or no kernel given");
 		return -EINVAL;
 	}
 	switch (p->format) {
@@ -499,7 +488,7 @@ int boot_load(struct guest_ram *ram, const struct boot_params *p, struct boot_la
 	case BOOT_RAW:
 		return load_raw(ram, p, out, err, errlen);
 	}
-	boot_seterr(err, errlen, "boot: unknown image format %d", (int)p->format);
+	log_errbuf(err, errlen, "boot: unknown image format %d", (int)p->format);
 	return -EINVAL;
 }
 
@@ -509,17 +498,17 @@ int boot_write_dtb(struct guest_ram *ram, const struct boot_layout *l, const voi
 	void *dst;
 
 	if (!ram || !l || !dtb || !size) {
-		boot_seterr(err, errlen, "device tree: nothing to write");
+		log_errbuf(err, errlen, "device tree: nothing to write");
 		return -EINVAL;
 	}
 	if (size > DTB_MAX_SIZE) {
-		boot_seterr(err, errlen, "device tree of %zu bytes exceeds its %u-byte slot", size,
+		log_errbuf(err, errlen, "device tree of %zu bytes exceeds its %u-byte slot", size,
 			    DTB_MAX_SIZE);
 		return -E2BIG;
 	}
 	dst = ram_ptr(ram, l->dtb_addr, size);
 	if (!dst || l->dtb_addr % 8) {
-		boot_seterr(err, errlen, "device tree slot 0x%llx is not 8-byte aligned RAM",
+		log_errbuf(err, errlen, "device tree slot 0x%llx is not 8-byte aligned RAM",
 			    (unsigned long long)l->dtb_addr);
 		return -EFAULT;
 	}

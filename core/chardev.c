@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "iothread.h"
+#include "log.h"
 
 #define CHR_OUTQ_SIZE (64u * 1024)
 #define CHR_RX_CHUNK 256
@@ -121,18 +122,6 @@ static const int stdio_signals[] = { SIGTERM, SIGHUP, SIGQUIT, SIGINT, SIGSEGV,
 static struct sigaction stdio_old_sa[NR_STDIO_SIGNALS];
 static bool stdio_sa_installed[NR_STDIO_SIGNALS];
 static pthread_once_t stdio_atexit_once = PTHREAD_ONCE_INIT;
-
-AVMM_PRINTF(3, 4)
-static void chr_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static size_t min_sz(size_t a, size_t b)
 {
@@ -800,14 +789,14 @@ static int open_file(struct avmm_chr *chr, const char *path, char *err, size_t e
 	int ret;
 
 	if (!*path) {
-		chr_err(err, errlen, "file: needs a path");
+		log_errbuf(err, errlen, "file: needs a path");
 		return -EINVAL;
 	}
 	/* Truncate, like QEMU's file backend: one run, one log. */
 	chr->own_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (chr->own_fd < 0) {
 		ret = -errno;
-		chr_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+		log_errbuf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
 		return ret;
 	}
 	chr->out_fd = chr->own_fd;
@@ -861,7 +850,7 @@ static int open_stdio(struct avmm_chr *chr, char *err, size_t errlen)
 	pthread_mutex_lock(&stdio_mu);
 	if (stdio_busy) {
 		pthread_mutex_unlock(&stdio_mu);
-		chr_err(err, errlen, "stdio is already used by another device");
+		log_errbuf(err, errlen, "stdio is already used by another device");
 		return -EBUSY;
 	}
 	stdio_busy = true;
@@ -876,7 +865,7 @@ static int open_stdio(struct avmm_chr *chr, char *err, size_t errlen)
 	if (!ret)
 		ret = iothread_watch(chr->io, STDIN_FILENO, 0, chr_fd_ready, chr, chr->devlock);
 	if (ret) {
-		chr_err(err, errlen, "cannot watch stdin: %s", strerror(-ret));
+		log_errbuf(err, errlen, "cannot watch stdin: %s", strerror(-ret));
 		return ret;
 	}
 	chr->in_fd = STDIN_FILENO;
@@ -901,7 +890,7 @@ static int unix_clear_stale(const struct sockaddr_un *sa, char *err, size_t errl
 	e = errno;
 	close(fd);
 	if (r == 0 || e == EAGAIN || e == EINPROGRESS) {
-		chr_err(err, errlen, "'%s' is in use by another listener", sa->sun_path);
+		log_errbuf(err, errlen, "'%s' is in use by another listener", sa->sun_path);
 		return -EADDRINUSE;
 	}
 	if (e == ECONNREFUSED)
@@ -916,15 +905,15 @@ static int open_unix(struct avmm_chr *chr, const char *path, char *err, size_t e
 	int ret;
 
 	if (!*path) {
-		chr_err(err, errlen, "unix: needs a path");
+		log_errbuf(err, errlen, "unix: needs a path");
 		return -EINVAL;
 	}
 	if (!chr->io) {
-		chr_err(err, errlen, "unix: needs the I/O thread");
+		log_errbuf(err, errlen, "unix: needs the I/O thread");
 		return -EINVAL;
 	}
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		chr_err(err, errlen, "socket path '%s' is longer than %zu bytes", path,
+		log_errbuf(err, errlen, "socket path '%s' is longer than %zu bytes", path,
 			sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
@@ -939,12 +928,12 @@ static int open_unix(struct avmm_chr *chr, const char *path, char *err, size_t e
 	chr->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (chr->listen_fd < 0 || set_nonblock_cloexec(chr->listen_fd) < 0) {
 		ret = -errno;
-		chr_err(err, errlen, "socket: %s", strerror(errno));
+		log_errbuf(err, errlen, "socket: %s", strerror(errno));
 		return ret;
 	}
 	if (bind(chr->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		ret = -errno;
-		chr_err(err, errlen, "cannot bind '%s': %s", path, strerror(errno));
+		log_errbuf(err, errlen, "cannot bind '%s': %s", path, strerror(errno));
 		close(chr->listen_fd);
 		chr->listen_fd = -1;
 		return ret;
@@ -956,12 +945,12 @@ static int open_unix(struct avmm_chr *chr, const char *path, char *err, size_t e
 	}
 	if (listen(chr->listen_fd, 1) < 0) {
 		ret = -errno;
-		chr_err(err, errlen, "cannot listen on '%s': %s", path, strerror(errno));
+		log_errbuf(err, errlen, "cannot listen on '%s': %s", path, strerror(errno));
 		return ret;
 	}
 	ret = iothread_watch(chr->io, chr->listen_fd, AVMM_IO_IN, chr_fd_ready, chr, chr->devlock);
 	if (ret) {
-		chr_err(err, errlen, "cannot watch '%s': %s", path, strerror(-ret));
+		log_errbuf(err, errlen, "cannot watch '%s': %s", path, strerror(-ret));
 		close(chr->listen_fd);
 		chr->listen_fd = -1;
 		return ret;
@@ -980,12 +969,12 @@ int chardev_open(struct iothread *io, const char *spec, pthread_mutex_t *lock,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!spec || !out) {
-		chr_err(err, errlen, "no character backend given");
+		log_errbuf(err, errlen, "no character backend given");
 		return -EINVAL;
 	}
 	chr = calloc(1, sizeof(*chr));
 	if (!chr) {
-		chr_err(err, errlen, "out of memory");
+		log_errbuf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&chr->lock, NULL);
@@ -1011,7 +1000,7 @@ int chardev_open(struct iothread *io, const char *spec, pthread_mutex_t *lock,
 		chr->kind = CHR_UNIX;
 		ret = open_unix(chr, spec + 5, err, errlen);
 	} else {
-		chr_err(err, errlen,
+		log_errbuf(err, errlen,
 			"unknown character backend '%s' (expected stdio, null, file:PATH or unix:PATH)",
 			spec);
 		ret = -EINVAL;

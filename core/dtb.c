@@ -16,6 +16,7 @@
 
 #include <avmm/avmm.h>
 
+#include "log.h"
 #include "psci.h"
 
 /*
@@ -49,21 +50,9 @@ static int dtb_errno(int fdterr)
 	}
 }
 
-static void dtb_seterr(char *err, size_t errlen, const char *fmt, ...) AVMM_PRINTF(3, 4);
-static void dtb_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int dtb_fail(int fdterr, const char *what, char *err, size_t errlen)
 {
-	dtb_seterr(err, errlen, "%s: %s", what, fdt_strerror(fdterr));
+	log_errbuf(err, errlen, "%s: %s", what, fdt_strerror(fdterr));
 	return dtb_errno(fdterr);
 }
 
@@ -202,29 +191,29 @@ int dtb_create(const struct dtb_machine *m, void **fdtp, char *err, size_t errle
 		return -EINVAL;
 	*fdtp = NULL;
 	if (!m || !m->ncpus || !m->mpidr) {
-		dtb_seterr(err, errlen, "no CPUs");
+		log_errbuf(err, errlen, "no CPUs");
 		return -EINVAL;
 	}
 	if (!m->ram_size || m->ram_base + m->ram_size < m->ram_base) {
-		dtb_seterr(err, errlen, "bad RAM range base 0x%llx size 0x%llx",
+		log_errbuf(err, errlen, "bad RAM range base 0x%llx size 0x%llx",
 			   (unsigned long long)m->ram_base, (unsigned long long)m->ram_size);
 		return -EINVAL;
 	}
 	if (m->initrd_end && m->initrd_end <= m->initrd_start) {
-		dtb_seterr(err, errlen, "initrd end 0x%llx is not after start 0x%llx",
+		log_errbuf(err, errlen, "initrd end 0x%llx is not after start 0x%llx",
 			   (unsigned long long)m->initrd_end,
 			   (unsigned long long)m->initrd_start);
 		return -EINVAL;
 	}
 	if (!dtb_method_ok(m->psci_method)) {
-		dtb_seterr(err, errlen, "PSCI method must be \"hvc\" or \"smc\", not \"%s\"",
+		log_errbuf(err, errlen, "PSCI method must be \"hvc\" or \"smc\", not \"%s\"",
 			   m->psci_method ? m->psci_method : "(none)");
 		return -EINVAL;
 	}
 
 	fdt = malloc(DTB_MAX_SIZE);
 	if (!fdt) {
-		dtb_seterr(err, errlen, "out of memory");
+		log_errbuf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	r = fdt_create_empty_tree(fdt, DTB_MAX_SIZE);

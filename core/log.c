@@ -78,3 +78,14 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, uint32_t burst)
 	rl->tokens--;
 	return true;
 }
+
+void log_errbuf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

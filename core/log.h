@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <avmm/avmm.h>
@@ -30,6 +31,9 @@ struct log_ratelimit {
 	bool primed;
 };
 bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, uint32_t burst);
+
+/* Format a message into a caller's err[errlen] buffer (NULL or 0: nothing). */
+void log_errbuf(char *err, size_t errlen, const char *fmt, ...) AVMM_PRINTF(3, 4);
 
 #define log_error(...) log_msg(AVMM_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(AVMM_LOG_WARN, __VA_ARGS__)

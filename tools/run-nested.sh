@@ -65,7 +65,7 @@ phase_t0=$(date +%s.%N)
 phase() { # print how long the previous phase took
 	local t
 	t=$(date +%s.%N)
-	note "$(printf '%-14s %6.1f s' "$1" "$(echo "$t - $phase_t0" | bc)")"
+	note "$(awk -v a="$phase_t0" -v b="$t" -v n="$1" 'BEGIN { printf "%-14s %6.1f s", n, b - a }')"
 	phase_t0=$t
 }
 
@@ -147,11 +147,15 @@ fi
 # arm64's COMMAND_LINE_SIZE is 2048.
 [ ${#kargs} -lt 2000 ] || die "command too long for the kernel command line (${#kargs} bytes)"
 
+# -nic none: L1 needs no network and must have no path to one; without it the
+# virt machine adds a default virtio NIC whose boot ROM (efi-virtio.rom) only the
+# ipxe-qemu package ships.
 qemu=(qemu-system-aarch64
 	-M virt,virtualization=on,gic-version=3
 	-cpu max,pauth-impdef=on
 	-smp "$smp" -m "$mem"
 	-nographic -no-reboot -echr 0x1d
+	-nic none
 	-kernel "$AVMM_GUEST_DIR/Image"
 	-initrd "$AVMM_L1_DIR/l1.cpio.gz"
 	-append "$kargs")

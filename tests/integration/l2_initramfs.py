@@ -28,6 +28,7 @@ def main():
             print("missing %s: run tools/fetch-guest.sh and tools/mkinitramfs.sh" % f)
             return 1
     argv = ["qemu-system-aarch64", "-M", "virt", "-cpu", "max", "-m", "512", "-nographic",
+            "-nic", "none",
             "-no-reboot", "-kernel", image, "-initrd", initrd,
             "-append", "console=ttyAMA0 quiet"]
     t0 = time.monotonic()

@@ -3,11 +3,21 @@
  * Arm PrimeCell UART (PL011), revision r1p5, as Linux's amba-pl011 driver and
  * its earlycon use it.  Register behaviour follows the PL011 TRM (DDI 0183).
  *
- * Transmission is instantaneous: every character written to DR goes straight
- * to the character backend, so the TX FIFO always reads empty, FR.BUSY is
- * never set and the TX interrupt is raised each time a character "leaves".
- * Reception goes through a real 32-entry FIFO (1 entry with LCR_H.FEN clear)
- * whose free space is what the backend may deliver.
+ * Transmission is instantaneous: every character written to DR while the
+ * transmitter is enabled goes straight to the character backend, so the TX
+ * FIFO reads empty, FR.BUSY is clear and the TX interrupt is raised each time
+ * a character "leaves".  With CR.TXE clear, characters wait in the TX FIFO
+ * (FR.TXFE clear, BUSY set, TXFF when full; a write to a full FIFO is lost)
+ * until TXE is set again.  Reception goes through a real 32-entry FIFO
+ * (1 entry with LCR_H.FEN clear) whose free space is what the backend may
+ * deliver; with CR.RXE clear the backend holds input back.
+ *
+ * CR.UARTEN gates neither direction.  The TRM resets CR to TXE | RXE with
+ * UARTEN clear and leaves it to firmware to set UARTEN; a machine booted
+ * straight into a kernel or a bare-metal program has no such firmware, and
+ * Linux's earlycon writes without enabling the UART.  QEMU's model sends and
+ * receives regardless of UARTEN too, so a guest behaves the same under both.
+ * TXE and RXE are honoured exactly, and both directions follow one rule.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -125,6 +135,9 @@ struct pl011 {
 	unsigned irq;
 	bool irq_level;
 
+	/* TX FIFO: only fills while CR.TXE is clear. */
+	uint8_t tx_fifo[PL011_FIFO_DEPTH];
+	unsigned tx_head, tx_count;
 	/* RX FIFO: 8 data bits and the 4 error bits of DR per entry. */
 	uint16_t rx_fifo[PL011_FIFO_DEPTH];
 	unsigned rx_head, rx_count;
@@ -134,7 +147,6 @@ struct pl011 {
 	uint32_t rsr, ilpr, ibrd, fbrd, lcr_h, cr, ifls, imsc, ris, dmacr;
 	uint32_t divisor; /* IBRD:FBRD as latched by the last LCR_H write */
 	uint32_t modem;   /* FR modem status bits currently seen */
-	bool warned_tx_disabled;
 };
 
 /* ---- state helpers ------------------------------------------------------ */
@@ -149,10 +161,6 @@ static void pl011_update(struct pl011 *s)
 	}
 }
 
-static unsigned pl011_rx_depth(const struct pl011 *s)
-{
-	return (s->lcr_h & LCR_H_FEN) ? PL011_FIFO_DEPTH : 1;
-}
 
 /* RX trigger level in characters: 1/8, 1/4, 1/2, 3/4, 7/8 of the FIFO. */
 static unsigned pl011_rx_trigger(const struct pl011 *s)
@@ -164,9 +172,21 @@ static unsigned pl011_rx_trigger(const struct pl011 *s)
 	return PL011_FIFO_DEPTH * eighths[(s->ifls >> 3) & 7] / 8;
 }
 
+/* FIFO depth for either direction: LCR_H.FEN sets both. */
+static unsigned pl011_fifo_depth(const struct pl011 *s)
+{
+	return (s->lcr_h & LCR_H_FEN) ? PL011_FIFO_DEPTH : 1;
+}
+
+/* UARTEN is deliberately not a gate: see the comment at the top. */
 static bool pl011_rx_enabled(const struct pl011 *s)
 {
-	return (s->cr & (CR_UARTEN | CR_RXE)) == (CR_UARTEN | CR_RXE);
+	return s->cr & CR_RXE;
+}
+
+static bool pl011_tx_enabled(const struct pl011 *s)
+{
+	return s->cr & CR_TXE;
 }
 
 /*
@@ -210,7 +230,7 @@ static void pl011_modem_refresh(struct pl011 *s)
 /* If the core is holding input back and there is room now, let it go on. */
 static void pl011_rx_unblock(struct pl011 *s)
 {
-	if (s->rx_blocked && pl011_rx_enabled(s) && s->rx_count < pl011_rx_depth(s)) {
+	if (s->rx_blocked && pl011_rx_enabled(s) && s->rx_count < pl011_fifo_depth(s)) {
 		s->rx_blocked = false;
 		s->host->chr_accept_input(s->chr);
 	}
@@ -236,7 +256,7 @@ static void pl011_rx_arm_timeout(struct pl011 *s)
  */
 static void pl011_rx_push(struct pl011 *s, uint16_t v)
 {
-	if (s->rx_count >= pl011_rx_depth(s)) {
+	if (s->rx_count >= pl011_fifo_depth(s)) {
 		unsigned tail = (s->rx_head + s->rx_count - 1) % PL011_FIFO_DEPTH;
 
 		s->rx_fifo[tail] |= DR_OE;
@@ -255,7 +275,7 @@ static void pl011_rx_push(struct pl011 *s, uint16_t v)
 		s->ris |= INT_FE;
 	if (v & DR_PE)
 		s->ris |= INT_PE;
-	if (s->rx_count >= pl011_rx_depth(s))
+	if (s->rx_count >= pl011_fifo_depth(s))
 		s->rx_blocked = true;
 }
 
@@ -282,18 +302,8 @@ static uint32_t pl011_rx_pop(struct pl011 *s)
 }
 
 /* One character onto the line (or, in loopback, back into the receiver). */
-static void pl011_tx(struct pl011 *s, uint8_t c)
+static void pl011_tx_line(struct pl011 *s, uint8_t c)
 {
-	if ((s->cr & (CR_UARTEN | CR_TXE)) != (CR_UARTEN | CR_TXE) && !s->warned_tx_disabled) {
-		/*
-		 * Real hardware would hold it in the FIFO.  There is no firmware
-		 * here to enable the UART before Linux's earlycon writes, and a
-		 * held FIFO would fill and hang it, so send anyway.
-		 */
-		s->warned_tx_disabled = true;
-		s->host->log(s->dev, AVMM_LOG_DEBUG,
-			     "transmitting with UARTEN/TXE clear (CR=0x%x)", s->cr);
-	}
 	if (s->cr & CR_LBE) {
 		if (pl011_rx_enabled(s)) {
 			pl011_rx_push(s, c);
@@ -306,16 +316,45 @@ static void pl011_tx(struct pl011 *s, uint8_t c)
 	s->ris |= INT_TX;
 }
 
+/* A DR write: out at once, or into the TX FIFO while the transmitter is off. */
+static void pl011_tx(struct pl011 *s, uint8_t c)
+{
+	if (pl011_tx_enabled(s)) {
+		pl011_tx_line(s, c);
+		return;
+	}
+	if (s->tx_count >= pl011_fifo_depth(s)) {
+		/* TRM: data written to a full transmit FIFO is lost. */
+		s->host->log(s->dev, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+			     "DR write to a full TX FIFO with CR.TXE clear: character lost");
+		return;
+	}
+	s->tx_fifo[(s->tx_head + s->tx_count) % PL011_FIFO_DEPTH] = c;
+	s->tx_count++;
+}
+
+/* TXE set again: what waited in the TX FIFO leaves, in order. */
+static void pl011_tx_drain(struct pl011 *s)
+{
+	while (s->tx_count && pl011_tx_enabled(s)) {
+		uint8_t c = s->tx_fifo[s->tx_head];
+
+		s->tx_head = (s->tx_head + 1) % PL011_FIFO_DEPTH;
+		s->tx_count--;
+		pl011_tx_line(s, c);
+	}
+}
+
 static void pl011_reset_state(struct pl011 *s)
 {
 	s->rx_head = s->rx_count = 0;
+	s->tx_head = s->tx_count = 0;
 	s->rsr = s->ilpr = s->ibrd = s->fbrd = s->lcr_h = 0;
 	s->imsc = s->ris = s->dmacr = s->divisor = 0;
 	s->cr = CR_RESET;
 	s->ifls = IFLS_RESET;
 	s->modem = pl011_modem_inputs(s);
-	s->warned_tx_disabled = false;
-	/* The receiver is off: input waits until it is enabled (accept_input then). */
+	/* Wait for the first can_receive; it says how much room there is. */
 	s->rx_blocked = true;
 }
 
@@ -355,10 +394,14 @@ static int pl011_read(void *opaque, unsigned cpu, uint64_t offset, unsigned size
 		v = s->rsr;
 		break;
 	case UARTFR:
-		v = FR_TXFE | s->modem;
+		v = s->modem;
+		/* BUSY: set while the TX FIFO holds data, even with TXE clear. */
+		v |= s->tx_count ? FR_BUSY : FR_TXFE;
+		if (s->tx_count >= pl011_fifo_depth(s))
+			v |= FR_TXFF;
 		if (!s->rx_count)
 			v |= FR_RXFE;
-		if (s->rx_count >= pl011_rx_depth(s))
+		if (s->rx_count >= pl011_fifo_depth(s))
 			v |= FR_RXFF;
 		break;
 	case UARTILPR:
@@ -429,9 +472,8 @@ static void pl011_write_cr(struct pl011 *s, uint32_t v)
 	if (set & CR_SIREN)
 		s->host->log(s->dev, AVMM_LOG_WARN | AVMM_LOG_UNIMP,
 			     "IrDA SIR mode is not modelled; staying in UART mode");
-	if ((set & (CR_UARTEN | CR_TXE)) && (s->cr & CR_UARTEN) && (s->cr & CR_TXE))
-		s->warned_tx_disabled = false;
 	pl011_modem_refresh(s);
+	pl011_tx_drain(s);
 	pl011_rx_unblock(s);
 }
 
@@ -517,7 +559,7 @@ static const struct avmm_mmio_ops pl011_mmio_ops = {
 static size_t pl011_can_receive(void *opaque)
 {
 	struct pl011 *s = opaque;
-	unsigned depth = pl011_rx_depth(s);
+	unsigned depth = pl011_fifo_depth(s);
 
 	/* A disabled receiver takes nothing: the core holds input back. */
 	if (!pl011_rx_enabled(s) || s->rx_count >= depth) {
@@ -667,6 +709,8 @@ static void pl011_reset(void *instance)
 	/* Force the line to the (low) reset level whatever we thought it was. */
 	s->irq_level = false;
 	s->host->irq_set(s->dev, s->irq, false);
+	/* The receiver is on at reset: input the old FIFO held back may flow. */
+	pl011_rx_unblock(s);
 }
 
 static int pl011_fdt_err(int err)

@@ -77,6 +77,10 @@ class Failed(Exception):
     pass
 
 
+class FailedAfterEnd(Failed):
+    """A check on a Linux scenario's output once avmm had already exited."""
+
+
 def check(cond, what, out):
     if not cond:
         raise Failed("%s\n--- scenario output ---\n%s" % (what, out[-3000:]))
@@ -94,7 +98,8 @@ def match_expected(lines, expected, what, out):
                 break
         else:
             unexpected.append(line)
-    check(not unexpected, "unexpected %s:\n  %s" % (what, "\n  ".join(unexpected)), out)
+    check(not unexpected, "%d unexpected %s: %s" % (len(unexpected), what,
+                                                      "\n  ".join(unexpected)), out)
     for rx, got in hits.items():
         check(len(got) == 1, "%s: want exactly one line matching /%s/, got %d%s"
               % (what, rx, len(got), "".join("\n  " + g for g in got)), out)
@@ -274,8 +279,11 @@ def linux_shell(g, name, begin, cpus=1):
     out = g.buf[begin:m.start()]
     console = re.sub(r"\n@@K2\n.*?\n@@K3\n", "\n", out, flags=re.S)
     trouble = [l for l in console.splitlines() if KERNEL_TROUBLE.search(l)]
-    match_expected(trouble, [], "lines on L2's console", out)
-    check_avmm_lines(name, out)
+    try:
+        match_expected(trouble, [], "lines on L2's console", out)
+        check_avmm_lines(name, out)
+    except Failed as e:
+        raise FailedAfterEnd(str(e))
     note = "; host keeps ID_AA64PFR0_EL1.GIC (gic_cpu_init WARN allowed)" if gic_allowed else ""
     return "timer count %d; %s%s" % (count, ", ".join("%s %.1f s" % kv for kv in t.items()), note)
 
@@ -319,7 +327,7 @@ def run_all(names, build, timeout):
                 results[name] = {"ok": True, "seconds": time.monotonic() - ts, "detail": detail}
             except (Failed, Unexpected) as e:
                 results[name] = {"ok": False, "seconds": time.monotonic() - ts, "detail": str(e)}
-                if name in LINUX and isinstance(e, Failed):
+                if name in LINUX and isinstance(e, Failed) and not isinstance(e, FailedAfterEnd):
                     # L2 may still be up: try to end it so later steps can run.
                     try:
                         g.sendline("poweroff -f", L2_CHAR_DELAY)

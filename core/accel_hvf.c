@@ -515,10 +515,13 @@ static void hvf_vcpu_reset_state(struct vcpu *vcpu, struct hvf_vcpu *h)
 	hvf_set_sys(h, HV_SYS_REG_SCTLR_EL1, ARM64_SCTLR_RESET);
 }
 
+#define HVF_ID_AA64PFR0_GIC (UINT64_C(0xf) << 24)
+
 static int hvf_vcpu_create(struct vcpu *vcpu)
 {
 	struct hvf_vm *hv = hvf_vm_of(vcpu);
 	struct hvf_vcpu *h = calloc(1, sizeof(*h));
+	uint64_t pfr0;
 	hv_return_t r;
 
 	if (!h)
@@ -538,6 +541,10 @@ static int hvf_vcpu_create(struct vcpu *vcpu)
 	h->ptimer_published = HVF_NO_TICKS;
 
 	hvf_set_sys(h, HV_SYS_REG_MPIDR_EL1, vcpu->mpidr);
+	/* The guest's GIC is avmm's GICv2: no GICv3 CPU interface, as on KVM. */
+	pfr0 = hvf_get_sys(h, HV_SYS_REG_ID_AA64PFR0_EL1);
+	if (pfr0 & HVF_ID_AA64PFR0_GIC)
+		hvf_set_sys(h, HV_SYS_REG_ID_AA64PFR0_EL1, pfr0 & ~HVF_ID_AA64PFR0_GIC);
 	hv_vcpu_set_vtimer_offset(h->id, hv->vtimer_offset);
 	/* BRK exits to us: bare-metal test guests stop that way. */
 	hv_vcpu_set_trap_debug_exceptions(h->id, true);

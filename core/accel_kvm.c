@@ -187,6 +187,34 @@ static int kvm_init_vcpu(struct kvm_state *ks, unsigned index, int fd)
 	return ioctl(fd, KVM_ARM_VCPU_INIT, &init) ? -errno : 0;
 }
 
+/*
+ * KVM on a GICv3 host (Linux 6.1 at least) tells the guest
+ * ID_AA64PFR0_EL1.GIC = 1 even without an in-kernel vGIC, so a Linux guest
+ * enables the GICv3 system-register interface and WARNs in gic_cpu_init
+ * ("GICv3 system registers enabled, broken firmware!") next to avmm's GICv2.
+ * Clear the field where KVM lets userspace write it (writable ID registers,
+ * before the VM first runs); a kernel that refuses (6.1: -EINVAL) keeps its
+ * value and the guest boots all the same.  Writable ID registers are
+ * VM-wide, so a later vCPU reads the cleared value and skips the write.
+ */
+#define ID_AA64PFR0_EL1 ARM64_SYS_REG(3, 0, 0, 4, 0)
+#define ID_AA64PFR0_GIC (UINT64_C(0xf) << 24)
+
+static void kvm_hide_gicv3_cpuif(struct vcpu *v, int fd)
+{
+	uint64_t pfr0;
+	int rc;
+
+	rc = kvm_get_reg(fd, ID_AA64PFR0_EL1, &pfr0);
+	if (rc || !(pfr0 & ID_AA64PFR0_GIC))
+		return;
+	rc = kvm_set_reg(fd, ID_AA64PFR0_EL1, pfr0 & ~ID_AA64PFR0_GIC);
+	if (rc && v->index == 0)
+		log_info("kvm: the host kernel keeps ID_AA64PFR0_EL1.GIC = %u (%s); a Linux guest "
+			 "will warn that GICv3 system registers are enabled",
+			 (unsigned)((pfr0 & ID_AA64PFR0_GIC) >> 24), strerror(-rc));
+}
+
 static int kvm_vcpu_create(struct vcpu *v)
 {
 	struct kvm_state *ks = v->vm->accel_state;
@@ -212,6 +240,7 @@ static int kvm_vcpu_create(struct vcpu *v)
 	rc = kvm_init_vcpu(ks, v->index, s->fd);
 	if (rc)
 		goto fail;
+	kvm_hide_gicv3_cpuif(v, s->fd);
 	if (ks->trap_brk) {
 		struct kvm_guest_debug dbg = {
 			.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Cross-build avmm and its plugins for aarch64 Linux.
 #   sysroot  build/sysroot-arm64: libfdt, inih and zlib arm64 packages, extracted
-#   output   build-aarch64/: core/avmm, plugins/*.so (guests/*.bin if the tree
-#            builds them), tools/kvm-probe
+#   output   build-aarch64/: core/avmm, plugins/*.so, guests/*.bin (and each
+#            guest's symbol table, guests/*.sym), tools/kvm-probe, and
+#            oot/plugins/scratch.so: tests/oot-plugin built against nothing but
+#            the headers installed into oot/prefix
 # Usage: tools/cross-build.sh [--target T]... [--probe-only] [--sysroot-only] [--clean]
 #   --target T      build only CMake target T (repeatable; default: all)
 #   --probe-only    build only the sysroot and tools/kvm-probe
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
 	--probe-only) probe_only=1; shift ;;
 	--sysroot-only) sysroot_only=1; shift ;;
 	--clean) clean=1; shift ;;
-	-h|--help) sed -n '3,12p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,13p' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -108,12 +110,29 @@ if [ ${#targets[@]} -eq 0 ]; then
 	for src in "$AVMM_REPO"/tests/guests/*.S; do
 		[ -e "$src" ] || continue
 		g=$(basename "$src" .S)
-		up_to_date "$gdir/$g.bin" "$src" && continue
+		up_to_date "$gdir/$g.bin" "$src" && up_to_date "$gdir/$g.sym" "$src" && continue
 		"${AVMM_CROSS_PREFIX}gcc" -c -nostdlib "$src" -o "$gdir/$g.o" &&
-			"${AVMM_CROSS_PREFIX}objcopy" -O binary -j .text "$gdir/$g.o" "$gdir/$g.bin" ||
+			"${AVMM_CROSS_PREFIX}objcopy" -O binary -j .text "$gdir/$g.o" "$gdir/$g.bin" &&
+			"${AVMM_CROSS_PREFIX}nm" "$gdir/$g.o" >"$gdir/$g.sym" ||
 			die "assembling test guest $src failed"
 		[ -s "$gdir/$g.bin" ] || die "$gdir/$g.bin is empty"
 	done
+	# The out-of-tree example plugin, as a third party would build it: from
+	# the installed headers and avmm-plugin.pc alone.
+	oot=$AVMM_CROSS_BUILD/oot
+	cmake --install "$AVMM_CROSS_BUILD" --prefix "$oot/prefix" >/dev/null ||
+		die "cmake --install into $oot/prefix failed"
+	pcdir=$(dirname "$(find "$oot/prefix" -name avmm-plugin.pc | head -n 1)")
+	[ -e "$pcdir/avmm-plugin.pc" ] || die "avmm-plugin.pc not installed into $oot/prefix"
+	cflags=$(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH= PKG_CONFIG_SYSROOT_DIR= \
+		pkg-config --cflags avmm-plugin) || die "pkg-config avmm-plugin failed"
+	suffix=$(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH= pkg-config --variable=pluginsuffix avmm-plugin)
+	mkdir -p "$oot/plugins"
+	# shellcheck disable=SC2086
+	"${AVMM_CROSS_PREFIX}gcc" -std=c11 -O2 -Wall -Wextra -Werror $cflags -shared \
+		-o "$oot/plugins/scratch$suffix" "$AVMM_REPO/tests/oot-plugin/scratch.c" ||
+		die "building tests/oot-plugin/scratch.c against the installed headers failed"
 	[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "build finished but $AVMM_CROSS_BUILD/core/avmm is missing"
-	note "built: core/avmm, $(ls "$AVMM_CROSS_BUILD"/plugins/*.so 2>/dev/null | wc -l) plugins"
+	note "built: core/avmm, $(ls "$AVMM_CROSS_BUILD"/plugins/*.so 2>/dev/null | wc -l) plugins," \
+		"$(ls "$oot"/plugins/*.so 2>/dev/null | wc -l) out-of-tree"
 fi

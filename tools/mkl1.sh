@@ -5,8 +5,11 @@
 # Layout inside L1:
 #   /avmm/bin/avmm, /avmm/bin/kvm-probe     from build-aarch64 (if built)
 #   /avmm/plugins/*.so                      (AVMM_PLUGIN_PATH points here)
+#   /avmm/oot-plugins/*.so                  tests/oot-plugin, built from the
+#                                           installed headers (not on the path)
 #   /avmm/configs/                          the repo's configs/, unchanged
-#   /avmm/build/guests/*.bin                bare-metal test guests (if built)
+#   /avmm/build/guests/*.bin, *.sym         bare-metal test guests (if built)
+#                                           and their symbol tables
 #   /avmm/build/guest/{Image,initramfs.cpio.gz}   the L2 Linux
 #   /lib/...                                every shared library they need
 # so `/avmm/bin/avmm -c /avmm/configs/x.ini` resolves the configs' relative
@@ -30,7 +33,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--add) adds+=("${2:?--add needs SRC:DEST}"); shift 2 ;;
 	--require-avmm) require_avmm=1; shift ;;
-	-h|--help) sed -n '3,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,26p' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -47,7 +50,7 @@ out=$AVMM_L1_DIR/l1.cpio.gz
 root=$AVMM_L1_DIR/root
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,proc,sys,dev,tmp,root,etc} \
-	"$root"/avmm/{bin,plugins,configs,build/guest,build/guests}
+	"$root"/avmm/{bin,plugins,oot-plugins,configs,build/guest,build/guests}
 ln -s lib "$root/lib64"
 cp "$bb" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
@@ -74,6 +77,9 @@ fi
 for so in "$b"/plugins/*.so; do
 	[ -e "$so" ] && add_file "$so" "/avmm/plugins/$(basename "$so")"
 done
+for so in "$b"/oot/plugins/*.so; do
+	[ -e "$so" ] && add_file "$so" "/avmm/oot-plugins/$(basename "$so")"
+done
 if [ -d "$AVMM_REPO/configs" ]; then
 	cp -r "$AVMM_REPO/configs/." "$root/avmm/configs/"
 fi
@@ -82,6 +88,7 @@ fi
 for d in ${AVMM_GUESTS_DIR:-} "$b/guests" "$b/tests/guests" "$AVMM_REPO/build/guests"; do
 	if compgen -G "$d/*.bin" >/dev/null; then
 		cp "$d"/*.bin "$root/avmm/build/guests/"
+		! compgen -G "$d/*.sym" >/dev/null || cp "$d"/*.sym "$root/avmm/build/guests/"
 		break
 	fi
 done

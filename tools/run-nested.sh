@@ -94,12 +94,23 @@ if [ $native -eq 1 ]; then
 		for src in "$AVMM_REPO"/tests/guests/*.S; do
 			[ -e "$src" ] || continue
 			g=$(basename "$src" .S)
-			up_to_date "$b/guests/$g.bin" "$src" && continue
+			up_to_date "$b/guests/$g.bin" "$src" && up_to_date "$b/guests/$g.sym" "$src" &&
+				continue
 			gcc -c -nostdlib "$src" -o "$b/guests/$g.o" &&
-				objcopy -O binary -j .text "$b/guests/$g.o" "$b/guests/$g.bin" ||
+				objcopy -O binary -j .text "$b/guests/$g.o" "$b/guests/$g.bin" &&
+				nm "$b/guests/$g.o" >"$b/guests/$g.sym" ||
 				die "assembling $src failed"
 		done
 		gcc -O2 -Wall -o "$b/kvm-probe" "$tools/kvm-probe.c" || die "building kvm-probe failed"
+		# tests/oot-plugin from the installed headers, as tools/cross-build.sh does
+		cmake --install "$b" --prefix "$b/oot/prefix" >/dev/null || die "cmake --install failed"
+		pcdir=$(dirname "$(find "$b/oot/prefix" -name avmm-plugin.pc | head -n 1)")
+		mkdir -p "$b/oot/plugins"
+		# shellcheck disable=SC2046
+		gcc -std=c11 -O2 -Wall -Wextra -Werror \
+			$(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH= pkg-config --cflags avmm-plugin) \
+			-shared -o "$b/oot/plugins/scratch.so" "$AVMM_REPO/tests/oot-plugin/scratch.c" ||
+			die "building tests/oot-plugin/scratch.c failed"
 		phase "native build"
 	fi
 	# The same layout as inside L1, so commands and configs work unchanged.
@@ -110,6 +121,7 @@ if [ $native -eq 1 ]; then
 	ln -s "$b/core/avmm" "$root/bin/avmm"
 	[ ! -e "$b/kvm-probe" ] || ln -s "$b/kvm-probe" "$root/bin/kvm-probe"
 	ln -s "$b/plugins" "$root/plugins"
+	[ ! -d "$b/oot/plugins" ] || ln -s "$b/oot/plugins" "$root/oot-plugins"
 	ln -s "$b/guests" "$root/build/guests"
 	ln -s "$AVMM_GUEST_DIR" "$root/build/guest"
 	[ $prepare_only -eq 0 ] || exit 0

@@ -7,8 +7,8 @@
  *      cannot decode for userspace.
  * Each must arrive as a synchronous external data abort at EL1 (EC 0x25,
  * DFSC 0x10) with FAR = the address and ELR = the faulting instruction; the
- * handler records them and skips the instruction.  Stops at BRK #0 with
- * x0 = 0 when every check passed, else a bitmask of the failed checks:
+ * handler records them and skips the instruction.  Stops at BRK #0 (`stop')
+ * with x0 = 0 when every check passed, else a bitmask of the failed checks:
  *   bit 0/3 EC, 1/4 FAR, 2/5 ELR, 7/8 DFSC (first/second abort), 6 count.
  * BRK #1/#2/#3 in the other vectors flag unexpected exceptions.
  */
@@ -60,7 +60,9 @@ fault2:	ldp	x2, x3, [x1]
 	cmp	x9, #0x10
 	b.eq	1f
 	orr	x0, x0, #(1 << 8)
-1:	brk	#0
+1:
+	.globl	stop
+stop:	brk	#0
 
 	.balign	2048
 vectors:				/* current EL, SP_EL0 */

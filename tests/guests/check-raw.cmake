@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Refuse a "raw" guest that is empty, not whole instructions, or still an
 # object file (ELF / Mach-O header), so a broken objcopy cannot pass silently.
+# With NM, OBJ and SYM: also write OBJ's symbol table to SYM.
 file(SIZE ${BIN} size)
 if(NOT size GREATER 0)
   file(REMOVE ${BIN})
@@ -15,4 +16,11 @@ file(READ ${BIN} head LIMIT 4 HEX)
 if(head STREQUAL "7f454c46" OR head STREQUAL "cffaedfe" OR head STREQUAL "feedfacf")
   file(REMOVE ${BIN})
   message(FATAL_ERROR "${BIN}: still an object file (magic ${head}), not a raw binary")
+endif()
+if(DEFINED SYM)
+  execute_process(COMMAND ${NM} ${OBJ} OUTPUT_FILE ${SYM} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    file(REMOVE ${BIN} ${SYM})
+    message(FATAL_ERROR "${NM} ${OBJ} failed (${rc})")
+  endif()
 endif()

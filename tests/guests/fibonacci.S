@@ -2,8 +2,8 @@
 /*
  * Iterative Fibonacci: F(0) = 0, F(1) = 1, F(n) = F(n-1) + F(n-2).  Raw binary
  * loaded and entered at 0x40080000, EL1, MMU off; registers only.
- * Expected: avmm stops at BRK #0 (exit status 0) with x0 = F(10) = 55,
- * x1 = F(11) = 89, x2 = 0 (iterations left).
+ * Expected: avmm stops at BRK #0 (the `stop' label; exit status 0) with
+ * x0 = F(10) = 55, x1 = F(11) = 89, x2 = 0 (iterations left).
  */
 	.text
 	.globl	_start
@@ -17,4 +17,6 @@ _start:
 	mov	x1, x3
 	sub	x2, x2, #1
 	b	1b
-2:	brk	#0
+	.globl	stop
+2:
+stop:	brk	#0

@@ -364,6 +364,7 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
 	v->sys = calloc(1u << 16, sizeof(uint64_t));
 	if (!v->sys)
 		return HV_NO_RESOURCES;
+	v->sys[HV_SYS_REG_ID_AA64PFR0_EL1] = HVF_FAKE_ID_AA64PFR0;
 	v->owner = pthread_self();
 	v->created = 1;
 	*vcpu = id;

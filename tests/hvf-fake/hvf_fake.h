@@ -71,6 +71,10 @@ struct hvf_fake_map {
 };
 unsigned hvf_fake_maps(struct hvf_fake_map *last);
 
+/* What a new vCPU's ID_AA64PFR0_EL1 reads before avmm touches it: EL0/EL1
+ * AArch64, CSV2/CSV3, and GIC = 1 (a host offering the GICv3 CPU interface). */
+#define HVF_FAKE_ID_AA64PFR0 0x1100000001000011ull
+
 /* Guest register file (no event recorded). */
 uint64_t hvf_fake_reg(unsigned vcpu, hv_reg_t reg);
 void hvf_fake_set_reg(unsigned vcpu, hv_reg_t reg, uint64_t v);

@@ -68,6 +68,7 @@ typedef enum {
 
 typedef enum {
 	HV_SYS_REG_MPIDR_EL1 = 0xc005,
+	HV_SYS_REG_ID_AA64PFR0_EL1 = 0xc020,
 	HV_SYS_REG_SCTLR_EL1 = 0xc080,
 	HV_SYS_REG_TTBR0_EL1 = 0xc100,
 	HV_SYS_REG_TTBR1_EL1 = 0xc101,

@@ -894,6 +894,10 @@ START_TEST(vcpu_create_and_reset_state)
 	struct accel_regs r;
 
 	ck_assert_uint_eq(sysreg(HV_SYS_REG_MPIDR_EL1), 0x80000000u);
+	/* A GICv2 machine: the GICv3 CPU interface (PFR0.GIC, bits 27:24) hidden,
+	 * every other field as the host has it. */
+	ck_assert_uint_eq(sysreg(HV_SYS_REG_ID_AA64PFR0_EL1),
+			  HVF_FAKE_ID_AA64PFR0 & ~(UINT64_C(0xf) << 24));
 	ck_assert_uint_eq(reg(HV_REG_PC), CODE);
 	ck_assert_uint_eq(x(0), 0x48000000);
 	ck_assert_uint_eq(reg(HV_REG_CPSR), 0x3c5);

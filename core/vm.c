@@ -501,19 +501,28 @@ int vm_run(struct vm *vm)
 {
 	struct cfg_section *m = config_section(vm->cfg, "machine");
 	const char *name = "auto";
+	const struct accel_ops *accel;
+	char err[512] = "";
+
+	if (m)
+		config_str(vm->cfg, m, "accel", &name);
+	accel = accel_select(name, err, sizeof(err));
+	if (!accel) {
+		log_error("%s", err);
+		return 1;
+	}
+	return vm_run_accel(vm, accel);
+}
+
+int vm_run_accel(struct vm *vm, const struct accel_ops *accel)
+{
 	char err[512] = "";
 	struct watchdog wd = {.vm = vm};
 	pthread_t wd_thread;
 	bool wd_started = false;
 	int rc;
 
-	if (m)
-		config_str(vm->cfg, m, "accel", &name);
-	vm->accel = accel_select(name, err, sizeof(err));
-	if (!vm->accel) {
-		log_error("%s", err);
-		return 1;
-	}
+	vm->accel = accel;
 	rc = vm->accel->vm_create(vm, err, sizeof(err));
 	if (rc) {
 		log_error("%s: %s", vm->accel->name, err[0] ? err : strerror(-rc));

@@ -100,6 +100,8 @@ int vm_build(struct vm *vm, struct config *cfg, const struct vm_options *opt);
 int vm_plugin_path(struct plugin_path *pp, struct config *cfg, const char *builtin);
 /* Start the accelerator and vCPUs; returns the guest's exit status. */
 int vm_run(struct vm *vm);
+/* vm_run with a given accelerator (tests bring a fake one). */
+int vm_run_accel(struct vm *vm, const struct accel_ops *accel);
 void vm_destroy(struct vm *vm);
 
 /* Stop every vCPU; the first status requested wins. */

@@ -3,7 +3,10 @@
  * The accelerator interface: one implementation per file (accel_kvm.c,
  * accel_hvf.c).  The core runs one thread per vCPU; every vcpu_* call except
  * vcpu_kick and vcpu_set_irq happens on that vCPU's own thread (HVF requires
- * it, KVM does not mind).
+ * it, KVM does not mind).  vcpu_kick and vcpu_set_irq only ever arrive
+ * between that vCPU's vcpu_create and vcpu_destroy: the core destroys vCPU
+ * state only after every vCPU thread has left its loop and the I/O thread has
+ * stopped, so nothing can race with vcpu_destroy.
  */
 #ifndef AVMM_CORE_ACCEL_H
 #define AVMM_CORE_ACCEL_H
@@ -70,8 +73,8 @@ struct accel_ops {
 	/* Any thread: make vcpu_run return soon with ACCEL_EXIT_NONE. */
 	void (*vcpu_kick)(struct vcpu *vcpu);
 	/*
-	 * Any thread: the vCPU's IRQ input changed to `level` (already stored
-	 * in vcpu->irq_level, which a backend may read instead).
+	 * Any thread: the vCPU's IRQ input changed to `level` (already stored:
+	 * vcpu_irq_level() returns it, for a backend to read instead).
 	 */
 	void (*vcpu_set_irq)(struct vcpu *vcpu, bool level);
 	int (*vcpu_get_regs)(struct vcpu *vcpu, struct accel_regs *regs);

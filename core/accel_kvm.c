@@ -11,7 +11,7 @@
  * least), so a line raised from another thread can be lost: the vCPU then
  * spins in WFI (its timer pending) without ever taking the interrupt.  With
  * 2 vCPUs that hung 3 of 80 Linux boots; issued here, 0 of 80.  Other
- * threads update vcpu->irq_level and kick.
+ * threads only change the level (vcpu_irq_level()) and kick.
  */
 #include "accel.h"
 
@@ -339,7 +339,7 @@ static inline void report_timers(struct vcpu *v, struct kvm_vcpu_state *s, struc
 static void kvm_sync_irq_line(struct vcpu *v, struct kvm_vcpu_state *s)
 {
 	struct kvm_state *ks = v->vm->accel_state;
-	bool want = atomic_load(&v->irq_level);
+	bool want = vcpu_irq_level(v);
 	struct kvm_irq_level irq = {
 		.irq = ((v->index >> 8) & 0xfu) << KVM_ARM_IRQ_VCPU2_SHIFT |
 		       KVM_ARM_IRQ_TYPE_CPU << KVM_ARM_IRQ_TYPE_SHIFT |
@@ -468,7 +468,7 @@ static void kvm_vcpu_kick(struct vcpu *v)
 	struct kvm_vcpu_state *s = v->accel;
 
 	if (!s || !atomic_load(&s->ready))
-		return; /* not running yet: it checks vm->stopping before entering */
+		return; /* not running yet: it checks for a stop before entering */
 	/* Whatever the kicker changed before this is seen after kvm_ack_kick. */
 	atomic_thread_fence(memory_order_seq_cst);
 	/* immediate_exit covers a kick that lands just before KVM_RUN. */

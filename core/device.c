@@ -11,8 +11,10 @@
 #include "accel.h"
 #include "chardev.h"
 #include "config.h"
+#include "cputimer.h"
 #include "dtb.h"
 #include "iothread.h"
+#include "irqroute.h"
 #include "memmap.h"
 #include "plugin.h"
 #include "ram.h"
@@ -181,7 +183,7 @@ int mmio_dispatch(struct vm *vm, struct vcpu *vcpu, uint64_t addr, unsigned len,
 
 static int h_irq_claim(struct avmm_dev *dev, const char *key, unsigned *line)
 {
-	struct vm *vm = dev->vm;
+	struct irqroute *rt = dev->vm->irq;
 	uint64_t v;
 	int rc = h_cfg_u64(dev, key, &v);
 
@@ -189,93 +191,58 @@ static int h_irq_claim(struct avmm_dev *dev, const char *key, unsigned *line)
 		return h_cfg_error(dev, key, "missing: this device needs an interrupt line");
 	if (rc)
 		return rc;
-	if (!vm->irqchip_ops)
+	rc = irqroute_claim(rt, dev, v > UINT32_MAX ? UINT32_MAX : (unsigned)v);
+	if (rc == -ENODEV)
 		return h_cfg_error(dev, key,
 				   "no interrupt controller: add a [device] section with plugin = "
 				   "gicv2");
-	if (v >= vm->irqchip_ops->nr_lines) {
+	if (rc == -ERANGE)
 		h_cfg_error(dev, key, "line %llu is outside %s's lines 0-%u",
-			    (unsigned long long)v, vm->irqchip->name,
-			    vm->irqchip_ops->nr_lines - 1);
-		return -ERANGE;
-	}
-	if (vm->line_owner[v] && vm->line_owner[v] != dev) {
+			    (unsigned long long)v, irqroute_chip(rt)->name,
+			    irqroute_nr_lines(rt) - 1);
+	else if (rc == -EBUSY)
 		h_cfg_error(dev, key, "line %llu is already used by [device %s]",
-			    (unsigned long long)v, vm->line_owner[v]->name);
-		return -EBUSY;
-	}
-	vm->line_owner[v] = dev;
-	*line = (unsigned)v;
-	return 0;
+			    (unsigned long long)v, irqroute_line_owner(rt, (unsigned)v)->name);
+	if (!rc)
+		*line = (unsigned)v;
+	return rc;
 }
 
 static void h_irq_set(struct avmm_dev *dev, unsigned line, bool level)
 {
-	struct vm *vm = dev->vm;
-	struct avmm_dev *chip = vm->irqchip;
-
-	/* Only the claimed line: a plugin bug must not reach another device's. */
-	if (!chip || line >= vm->irqchip_ops->nr_lines || vm->line_owner[line] != dev) {
+	if (irqroute_set_line(dev->vm->irq, dev, line, level))
 		h_log(dev, AVMM_LOG_ERROR, "plugin bug: drives unclaimed interrupt line %u", line);
-		return;
-	}
-	pthread_mutex_lock(&chip->lock);
-	vm->irqchip_ops->set_line(vm->irqchip_opaque, line, level);
-	pthread_mutex_unlock(&chip->lock);
 }
 
 static void h_ppi_set(struct avmm_dev *dev, unsigned cpu, unsigned ppi, bool level)
 {
-	struct vm *vm = dev->vm;
-	struct avmm_dev *chip = vm->irqchip;
-
-	if (!chip || cpu >= vm->ncpus)
-		return;
-	pthread_mutex_lock(&chip->lock);
-	vm->irqchip_ops->set_ppi(vm->irqchip_opaque, cpu, ppi, level);
-	pthread_mutex_unlock(&chip->lock);
+	irqroute_set_ppi(dev->vm->irq, cpu, ppi, level);
 }
 
 static int h_irqchip_register(struct avmm_dev *dev, const struct avmm_irqchip_ops *ops,
 			      void *opaque, uint32_t *phandle)
 {
 	struct vm *vm = dev->vm;
+	int rc;
 
 	if (!(dev->plugin->desc->flags & AVMM_PLUGIN_IRQCHIP)) {
 		h_log(dev, AVMM_LOG_ERROR, "plugin bug: irqchip_register without AVMM_PLUGIN_IRQCHIP");
 		return -EPERM;
 	}
-	if (vm->irqchip)
+	rc = irqroute_register_chip(vm->irq, dev, ops, opaque, &dev->lock, vm->next_phandle);
+	if (rc == -EEXIST)
 		return h_cfg_error(dev, NULL, "a second interrupt controller; [device %s] is one",
-				   vm->irqchip->name);
-	if (!ops || ops->struct_size < sizeof(*ops) || !ops->set_line || !ops->set_ppi ||
-	    !ops->fdt_cells || !ops->nr_lines || !ops->interrupt_cells ||
-	    ops->interrupt_cells > 8)
-		return -EINVAL;
-	vm->line_owner = calloc(ops->nr_lines, sizeof(*vm->line_owner));
-	if (!vm->line_owner)
-		return -ENOMEM;
-	vm->irqchip = dev;
-	vm->irqchip_ops = ops;
-	vm->irqchip_opaque = opaque;
-	vm->irqchip_phandle = vm->next_phandle++;
-	*phandle = vm->irqchip_phandle;
+				   irqroute_chip(vm->irq)->name);
+	if (rc)
+		return rc;
+	*phandle = vm->next_phandle++;
 	return 0;
 }
 
 static void h_cpu_irq_set(struct avmm_dev *dev, unsigned cpu, bool level)
 {
-	struct vm *vm = dev->vm;
-	struct vcpu *v;
-
-	if (dev != vm->irqchip || cpu >= vm->ncpus)
-		return;
-	v = &vm->vcpus[cpu];
-	if (atomic_exchange(&v->irq_level, level) == level)
-		return;
 	/* Before the accelerator exists the level is applied at vCPU start. */
-	if (vm->accel_state)
-		vm->accel->vcpu_set_irq(v, level);
+	irqroute_cpu_set(dev->vm->irq, dev, cpu, level);
 }
 
 static unsigned h_cpu_count(struct avmm_dev *dev)
@@ -285,14 +252,7 @@ static unsigned h_cpu_count(struct avmm_dev *dev)
 
 static int h_cpu_timer_subscribe(struct avmm_dev *dev, avmm_cpu_timer_fn fn, void *opaque)
 {
-	struct vm *vm = dev->vm;
-
-	if (vm->running)
-		return -EBUSY;
-	if (vm->ntimer_subs == VM_MAX_TIMER_SUBS)
-		return -ENOSPC;
-	vm->timer_subs[vm->ntimer_subs++] = (struct vm_timer_sub){fn, opaque, dev};
-	return 0;
+	return cputimer_subscribe(dev->vm->timers, dev, &dev->lock, fn, opaque);
 }
 
 /* ---- guest memory ---- */
@@ -317,14 +277,14 @@ static int h_guest_write(struct avmm_dev *dev, uint64_t gpa, const void *buf, si
 static int h_fdt_set_interrupts(struct avmm_dev *dev, void *fdt, int node,
 				const struct avmm_irq_spec *specs, unsigned count)
 {
-	struct vm *vm = dev->vm;
+	struct irqroute *rt = dev->vm->irq;
 	unsigned per, n = 0;
 	fdt32_t *cells;
 	int rc;
 
-	if (!vm->irqchip_ops)
+	if (!irqroute_chip(rt))
 		return -ENODEV;
-	per = vm->irqchip_ops->interrupt_cells;
+	per = irqroute_interrupt_cells(rt);
 	if (!count || count > 64)
 		return -EINVAL;
 	cells = calloc((size_t)count * per, sizeof(*cells));
@@ -333,7 +293,7 @@ static int h_fdt_set_interrupts(struct avmm_dev *dev, void *fdt, int node,
 	for (unsigned i = 0; i < count; i++) {
 		uint32_t c[8] = {0};
 
-		rc = vm->irqchip_ops->fdt_cells(vm->irqchip_opaque, &specs[i], c);
+		rc = irqroute_fdt_cells(rt, &specs[i], c);
 		if (rc) {
 			free(cells);
 			return rc;

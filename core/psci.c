@@ -4,6 +4,7 @@
  * calls to the VMM (HVF).  KVM implements PSCI in the kernel.
  */
 #include "arm64.h"
+#include "power.h"
 #include "psci.h"
 #include "vcpu.h"
 
@@ -100,7 +101,7 @@ enum psci_action psci_call(struct vcpu *vcpu, const uint64_t args[4], bool calle
 			*ret = psci_ret(PSCI_RET_INVALID_PARAMS);
 			return PSCI_ACT_RETURN;
 		}
-		*ret = psci_ret(vm_cpu_on(vcpu->vm, a1, a2, a3));
+		*ret = psci_ret(power_cpu_on(vcpu->power, a1, a2, a3));
 		return PSCI_ACT_RETURN;
 	case PSCI_FN_AFFINITY_INFO:
 		/* Only level 0 is supported (allowed since PSCI 1.0). */
@@ -108,7 +109,7 @@ enum psci_action psci_call(struct vcpu *vcpu, const uint64_t args[4], bool calle
 			*ret = psci_ret(PSCI_RET_INVALID_PARAMS);
 			return PSCI_ACT_RETURN;
 		}
-		*ret = psci_ret(vm_cpu_affinity_info(vcpu->vm, a1));
+		*ret = psci_ret(power_affinity_info(vcpu->power, a1));
 		return PSCI_ACT_RETURN;
 	case PSCI_FN_MIGRATE_INFO_TYPE:
 		*ret = PSCI_MIGRATE_NOT_REQUIRED;

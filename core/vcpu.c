@@ -7,14 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot.h"
+#include "cputimer.h"
 #include "device.h"
 #include "iothread.h"
+#include "irqroute.h"
 #include "log.h"
-#include "psci.h"
-#include "vm.h"
+#include "power.h"
 
 #define ESR_EC(esr) (((esr) >> 26) & 0x3f)
 #define ESR_EC_BRK64 0x3c
+
+struct vcpu_env {
+	struct vm *vm;
+	struct vcpu *vcpus;
+	unsigned n;
+	struct power *power;
+	struct irqroute *irq;
+	struct cputimer *timers;
+	const struct boot_layout *boot;
+	const struct accel_ops *accel; /* set before any thread starts */
+
+	/* Thread lifetime: how many left their loop; whether to tear down. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned started, stopped;
+	bool teardown;
+};
 
 uint64_t vcpu_mpidr_for(unsigned index)
 {
@@ -22,87 +41,72 @@ uint64_t vcpu_mpidr_for(unsigned index)
 	return (1ull << 31) | ((uint64_t)(index / 16) << 8) | (index % 16);
 }
 
+int vcpu_env_create(struct vcpu_env **out, struct vm *vm, struct vcpu *vcpus, unsigned n,
+		    struct power *power, struct irqroute *irq, struct cputimer *timers,
+		    const struct boot_layout *boot)
+{
+	struct vcpu_env *env = calloc(1, sizeof(*env));
+
+	if (!env)
+		return -ENOMEM;
+	*env = (struct vcpu_env){.vm = vm, .vcpus = vcpus, .n = n, .power = power, .irq = irq,
+				 .timers = timers, .boot = boot};
+	pthread_mutex_init(&env->lock, NULL);
+	pthread_cond_init(&env->cond, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		vcpus[i].vm = vm;
+		vcpus[i].env = env;
+		vcpus[i].power = power;
+		vcpus[i].index = i;
+		vcpus[i].mpidr = vcpu_mpidr_for(i);
+		atomic_init(&vcpus[i].created, false);
+	}
+	*out = env;
+	return 0;
+}
+
+void vcpu_env_destroy(struct vcpu_env *env)
+{
+	if (!env)
+		return;
+	pthread_mutex_destroy(&env->lock);
+	pthread_cond_destroy(&env->cond);
+	free(env);
+}
+
+/* Any thread.  Before the backend state exists the vCPU checks for itself. */
+static void vcpu_kick(struct vcpu *v)
+{
+	if (atomic_load(&v->created))
+		v->env->accel->vcpu_kick(v);
+}
+
+void vcpu_kick_all(void *opaque)
+{
+	struct vcpu_env *env = opaque;
+
+	for (unsigned i = 0; i < env->n; i++)
+		vcpu_kick(&env->vcpus[i]);
+}
+
+void vcpu_irq_sink(void *opaque, unsigned cpu, bool level)
+{
+	struct vcpu_env *env = opaque;
+	struct vcpu *v = &env->vcpus[cpu];
+
+	/* Not created yet: the level is applied when the vCPU powers up. */
+	if (cpu < env->n && atomic_load(&v->created))
+		env->accel->vcpu_set_irq(v, level);
+}
+
+bool vcpu_irq_level(struct vcpu *v)
+{
+	return irqroute_cpu_level(v->env->irq, v->index);
+}
+
 void vcpu_timer_update(struct vcpu *v, enum avmm_cpu_timer timer, bool level)
 {
-	struct vm *vm = v->vm;
-
-	if ((unsigned)timer > AVMM_CPU_TIMER_PHYS || v->timer_level[timer] == level)
-		return;
-	v->timer_level[timer] = level;
-	for (size_t i = 0; i < vm->ntimer_subs; i++) {
-		struct vm_timer_sub *s = &vm->timer_subs[i];
-
-		pthread_mutex_lock(&s->dev->lock);
-		s->fn(s->opaque, v->index, timer, level);
-		pthread_mutex_unlock(&s->dev->lock);
-	}
-}
-
-static struct vcpu *vcpu_by_mpidr(struct vm *vm, uint64_t mpidr)
-{
-	/* Only the affinity fields identify a CPU. */
-	mpidr &= 0xff00ffffffull;
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		if ((vm->vcpus[i].mpidr & 0xff00ffffffull) == mpidr)
-			return &vm->vcpus[i];
-	return NULL;
-}
-
-int vm_cpu_on(struct vm *vm, uint64_t mpidr, uint64_t entry, uint64_t context)
-{
-	struct vcpu *v = vcpu_by_mpidr(vm, mpidr);
-	int rc = PSCI_RET_SUCCESS;
-
-	if (!v)
-		return PSCI_RET_INVALID_PARAMS;
-	pthread_mutex_lock(&vm->power_lock);
-	if (v->power == VCPU_ON) {
-		rc = PSCI_RET_ALREADY_ON;
-	} else if (v->power == VCPU_ON_PENDING) {
-		rc = PSCI_RET_ON_PENDING;
-	} else {
-		v->power = VCPU_ON_PENDING;
-		v->on_entry = entry;
-		v->on_context = context;
-		pthread_cond_broadcast(&vm->power_cond);
-	}
-	pthread_mutex_unlock(&vm->power_lock);
-	return rc;
-}
-
-int vm_cpu_affinity_info(struct vm *vm, uint64_t mpidr)
-{
-	struct vcpu *v = vcpu_by_mpidr(vm, mpidr);
-	int state;
-
-	if (!v)
-		return PSCI_RET_INVALID_PARAMS;
-	pthread_mutex_lock(&vm->power_lock);
-	state = v->power == VCPU_ON ? PSCI_AFFINITY_ON
-		: v->power == VCPU_ON_PENDING ? PSCI_AFFINITY_ON_PENDING
-					       : PSCI_AFFINITY_OFF;
-	pthread_mutex_unlock(&vm->power_lock);
-	return state;
-}
-
-/* Userspace PSCI: park a powered-off vCPU until CPU_ON or the VM stops. */
-static int wait_power_on(struct vcpu *v)
-{
-	struct vm *vm = v->vm;
-	int rc;
-
-	pthread_mutex_lock(&vm->power_lock);
-	while (v->power != VCPU_ON_PENDING && !atomic_load(&vm->stopping) &&
-	       !atomic_load(&vm->reset_pending))
-		pthread_cond_wait(&vm->power_cond, &vm->power_lock);
-	if (atomic_load(&vm->stopping) || atomic_load(&vm->reset_pending)) {
-		pthread_mutex_unlock(&vm->power_lock);
-		return atomic_load(&vm->stopping) ? -ECANCELED : -EAGAIN;
-	}
-	v->power = VCPU_ON;
-	pthread_mutex_unlock(&vm->power_lock);
-	rc = vm->accel->vcpu_reset(v, v->on_entry, v->on_context);
-	return rc;
+	cputimer_update(v->env->timers, v->index, timer, level);
 }
 
 uint64_t vcpu_pc(struct vcpu *v)
@@ -113,7 +117,8 @@ uint64_t vcpu_pc(struct vcpu *v)
 		return 0;
 	if (v->exit.pc)
 		return v->exit.pc;
-	if (!v->vm->accel || v->vm->accel->vcpu_get_regs(v, &r))
+	if (!v->env || !v->env->accel || !atomic_load(&v->created) ||
+	    v->env->accel->vcpu_get_regs(v, &r))
 		return 0;
 	return r.pc;
 }
@@ -124,7 +129,7 @@ static void dump_regs(struct vcpu *v, const struct accel_exit *e)
 	char buf[2048];
 	size_t n = 0;
 
-	if (v->vm->accel->vcpu_get_regs(v, &r)) {
+	if (v->env->accel->vcpu_get_regs(v, &r)) {
 		log_error("vcpu%u: cannot read registers", v->index);
 		return;
 	}
@@ -145,11 +150,9 @@ static void dump_regs(struct vcpu *v, const struct accel_exit *e)
 
 static void handle_mmio(struct vcpu *v, struct accel_exit *e)
 {
-	struct vm *vm = v->vm;
-
 	v->mmio_exits++;
 	e->mmio.fault = false;
-	if (mmio_dispatch(vm, v, e->mmio.addr, e->mmio.len, e->mmio.write, &e->mmio.data) ==
+	if (mmio_dispatch(v->vm, v, e->mmio.addr, e->mmio.len, e->mmio.write, &e->mmio.data) ==
 	    -EFAULT) {
 		/* Nothing there: an external abort, as on hardware. */
 		if (log_ratelimit_ok(&v->rl_unmapped, clock_ns(), 10))
@@ -162,55 +165,26 @@ static void handle_mmio(struct vcpu *v, struct accel_exit *e)
 	}
 }
 
-/*
- * System reset rendezvous.  Every vCPU parks here; the last to arrive resets
- * the machine while the others wait, then all start again from power-on.
- * Returns -ECANCELED when the VM stops instead.
- */
-static int park_for_reset(struct vcpu *v)
+/* Userspace PSCI: park a powered-off vCPU until CPU_ON or the VM stops. */
+static int wait_power_on(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
-	unsigned gen;
-	int rc = 0;
+	uint64_t entry, context;
+	int rc = power_cpu_wait_on(v->power, v->index, &entry, &context);
 
-	pthread_mutex_lock(&vm->power_lock);
-	gen = vm->reset_generation;
-	if (++vm->reset_parked == vm->ncpus) {
-		pthread_mutex_unlock(&vm->power_lock);
-		log_msg(AVMM_LOG_INFO, "guest requested a system reset: restarting");
-		rc = vm_reset(vm);
-		pthread_mutex_lock(&vm->power_lock);
-		for (unsigned i = 0; i < vm->ncpus; i++)
-			vm->vcpus[i].power = VCPU_OFF;
-		vm->reset_parked = 0;
-		atomic_store(&vm->reset_pending, false);
-		vm->reset_generation++;
-		pthread_cond_broadcast(&vm->power_cond);
-	} else {
-		while (vm->reset_generation == gen && !atomic_load(&vm->stopping))
-			pthread_cond_wait(&vm->power_cond, &vm->power_lock);
-	}
-	pthread_mutex_unlock(&vm->power_lock);
-	if (rc) {
-		vm_request_stop(vm, 1);
-		return -ECANCELED;
-	}
-	return atomic_load(&vm->stopping) ? -ECANCELED : 0;
+	return rc ? rc : v->env->accel->vcpu_reset(v, entry, context);
 }
 
 /* Bring the vCPU to where the boot protocol wants it. */
 static int vcpu_power_up(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
-	const struct accel_ops *accel = vm->accel;
+	struct vcpu_env *env = v->env;
+	const struct accel_ops *accel = env->accel;
 
-	if (atomic_load(&v->irq_level))
+	if (irqroute_cpu_level(env->irq, v->index))
 		accel->vcpu_set_irq(v, true);
 	if (v->index == 0) {
-		pthread_mutex_lock(&vm->power_lock);
-		v->power = VCPU_ON;
-		pthread_mutex_unlock(&vm->power_lock);
-		return accel->vcpu_reset(v, vm->boot.entry, vm->boot.dtb_addr);
+		power_cpu_set_on(v->power, 0);
+		return accel->vcpu_reset(v, env->boot->entry, env->boot->dtb_addr);
 	}
 	/* Secondaries: the kernel's PSCI (KVM) or ours starts them with CPU_ON. */
 	return accel->kernel_psci ? 0 : wait_power_on(v);
@@ -219,20 +193,20 @@ static int vcpu_power_up(struct vcpu *v)
 /* Run until the VM stops (-ECANCELED or an error) or resets (-EAGAIN). */
 static int vcpu_loop(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
-	const struct accel_ops *accel = vm->accel;
+	struct power *power = v->power;
+	const struct accel_ops *accel = v->env->accel;
 	struct accel_exit *e = &v->exit;
 	int rc = vcpu_power_up(v);
 
 	while (!rc) {
-		if (atomic_load(&vm->stopping))
+		if (power_stopping(power))
 			return -ECANCELED;
-		if (atomic_load(&vm->reset_pending))
+		if (power_reset_pending(power))
 			return -EAGAIN;
 		rc = accel->vcpu_run(v, e);
 		if (rc) {
 			log_error("vcpu%u: run failed: %s", v->index, strerror(-rc));
-			vm_request_stop(vm, 1);
+			power_request_stop(power, 1);
 			break;
 		}
 		v->exits++;
@@ -244,31 +218,29 @@ static int vcpu_loop(struct vcpu *v)
 			break;
 		case ACCEL_EXIT_SHUTDOWN:
 			log_msg(AVMM_LOG_INFO, "guest powered off");
-			vm_request_stop(vm, 0);
+			power_request_stop(power, 0);
 			break;
 		case ACCEL_EXIT_RESET:
-			vm_request_reset(vm);
+			power_request_reset(power);
 			break;
 		case ACCEL_EXIT_CPU_OFF:
-			pthread_mutex_lock(&vm->power_lock);
-			v->power = VCPU_OFF;
-			pthread_mutex_unlock(&vm->power_lock);
+			power_cpu_set_off(power, v->index);
 			rc = wait_power_on(v);
 			break;
 		case ACCEL_EXIT_DEBUG:
 			if (ESR_EC(e->esr) == ESR_EC_BRK64) {
 				dump_regs(v, e);
-				vm_request_stop(vm, (int)(e->esr & 0xff));
+				power_request_stop(power, (int)(e->esr & 0xff));
 			} else {
 				log_error("vcpu%u: unexpected debug exit (ESR 0x%" PRIx64
 					  ") at pc 0x%" PRIx64,
 					  v->index, e->esr, vcpu_pc(v));
-				vm_request_stop(vm, 1);
+				power_request_stop(power, 1);
 			}
 			break;
 		case ACCEL_EXIT_ERROR:
 		default:
-			vm_request_stop(vm, 1);
+			power_request_stop(power, 1);
 			rc = -EIO;
 			break;
 		}
@@ -284,71 +256,110 @@ static int vcpu_loop(struct vcpu *v)
  */
 static int create_in_order(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
+	int rc = power_wait_bringup_turn(v->power, v->index);
+
+	if (!rc)
+		rc = v->env->accel->vcpu_create(v);
+	/* Published before the next vCPU may start: kicks and IRQs now reach it. */
+	if (!rc)
+		atomic_store(&v->created, true);
+	power_bringup_done(v->power, v->index);
+	return rc;
+}
+
+static void run_until_stopped(struct vcpu *v)
+{
+	const struct accel_ops *accel = v->env->accel;
 	int rc;
 
-	pthread_mutex_lock(&vm->power_lock);
-	while (vm->vcpus_created != v->index && !atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->power_cond, &vm->power_lock);
-	pthread_mutex_unlock(&vm->power_lock);
-	if (atomic_load(&vm->stopping))
-		return -ECANCELED;
-	rc = vm->accel->vcpu_create(v);
-	pthread_mutex_lock(&vm->power_lock);
-	vm->vcpus_created++;
-	pthread_cond_broadcast(&vm->power_cond);
-	pthread_mutex_unlock(&vm->power_lock);
-	return rc;
+	while (vcpu_loop(v) == -EAGAIN) {
+		if (power_park_for_reset(v->power, v->index))
+			break;
+		/* The levels the new boot's devices see start from scratch. */
+		cputimer_forget(v->env->timers, v->index);
+		memset(&v->exit, 0, sizeof(v->exit));
+		rc = accel->vcpu_reinit ? accel->vcpu_reinit(v) : 0;
+		if (rc) {
+			log_error("vcpu%u: reset failed: %s", v->index, strerror(-rc));
+			power_request_stop(v->power, 1);
+			break;
+		}
+	}
 }
 
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
-	struct vm *vm = v->vm;
-	const struct accel_ops *accel = vm->accel;
+	struct vcpu_env *env = v->env;
 	int rc;
 
 	memset(&v->exit, 0, sizeof(v->exit));
 	rc = create_in_order(v);
-	if (rc) {
+	if (rc && rc != -ECANCELED) {
 		log_error("vcpu%u: cannot create: %s", v->index, strerror(-rc));
-		vm_request_stop(vm, 1);
-		return NULL;
+		power_request_stop(v->power, 1);
 	}
-	while (vcpu_loop(v) == -EAGAIN) {
-		if (park_for_reset(v))
-			break;
-		/* The levels the new boot's devices see start from scratch. */
-		v->timer_level[AVMM_CPU_TIMER_VIRT] = false;
-		v->timer_level[AVMM_CPU_TIMER_PHYS] = false;
-		memset(&v->exit, 0, sizeof(v->exit));
-		rc = accel->vcpu_reinit ? accel->vcpu_reinit(v) : 0;
-		if (rc) {
-			log_error("vcpu%u: reset failed: %s", v->index, strerror(-rc));
-			vm_request_stop(vm, 1);
-			break;
-		}
-	}
-	accel->vcpu_destroy(v);
+	if (!rc)
+		run_until_stopped(v);
+
+	/*
+	 * Out of the loop for good.  Other threads may still kick this vCPU or
+	 * change its IRQ input (the stop request, I/O-thread timers, UART input,
+	 * another vCPU's SGIR write) until vm.c has joined every vCPU and stopped
+	 * the I/O thread: only then does the backend state go.
+	 */
+	pthread_mutex_lock(&env->lock);
+	env->stopped++;
+	pthread_cond_broadcast(&env->cond);
+	while (!env->teardown)
+		pthread_cond_wait(&env->cond, &env->lock);
+	pthread_mutex_unlock(&env->lock);
+	/*
+	 * `created` stays set: clearing it first would only narrow a race that
+	 * the order above rules out, and would hide a broken order from tests.
+	 */
+	if (atomic_load(&v->created))
+		env->accel->vcpu_destroy(v);
 	return NULL;
 }
 
-int vcpu_run_all(struct vm *vm)
+int vcpus_start(struct vcpu_env *env, const struct accel_ops *accel)
 {
 	int rc = 0;
 
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+	env->accel = accel;
+	for (unsigned i = 0; i < env->n; i++) {
+		struct vcpu *v = &env->vcpus[i];
 
 		rc = -pthread_create(&v->thread, NULL, vcpu_thread, v);
 		if (rc) {
-			vm_request_stop(vm, 1);
+			power_request_stop(env->power, 1);
 			break;
 		}
 		v->thread_started = true;
+		pthread_mutex_lock(&env->lock);
+		env->started++;
+		pthread_mutex_unlock(&env->lock);
 	}
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+	return rc;
+}
+
+void vcpus_wait_stopped(struct vcpu_env *env)
+{
+	pthread_mutex_lock(&env->lock);
+	while (env->stopped < env->started)
+		pthread_cond_wait(&env->cond, &env->lock);
+	pthread_mutex_unlock(&env->lock);
+}
+
+void vcpus_destroy(struct vcpu_env *env)
+{
+	pthread_mutex_lock(&env->lock);
+	env->teardown = true;
+	pthread_cond_broadcast(&env->cond);
+	pthread_mutex_unlock(&env->lock);
+	for (unsigned i = 0; i < env->n; i++) {
+		struct vcpu *v = &env->vcpus[i];
 
 		if (!v->thread_started)
 			continue;
@@ -357,5 +368,4 @@ int vcpu_run_all(struct vm *vm)
 		log_msg(AVMM_LOG_INFO, "vcpu%u: %" PRIu64 " exits, %" PRIu64 " of them MMIO", i,
 			v->exits, v->mmio_exits);
 	}
-	return rc;
 }

@@ -15,10 +15,13 @@
 
 #include "accel.h"
 #include "chardev.h"
+#include "cputimer.h"
 #include "device.h"
 #include "dtb.h"
 #include "iothread.h"
+#include "irqroute.h"
 #include "log.h"
+#include "power.h"
 #include "vcpu.h"
 
 #define DEFAULT_RAM_BASE 0x40000000ull /* QEMU virt's: kernels and DTs assume it */
@@ -323,7 +326,7 @@ static int build_dtb(struct vm *vm)
 		m.initrd_end = vm->boot.initrd_end;
 		m.rng_seed = seed;
 		m.rng_seed_len = sizeof(seed);
-		m.irqchip_phandle = vm->irqchip_phandle;
+		m.irqchip_phandle = irqroute_phandle(vm->irq);
 		m.psci_method = "hvc";
 		rc = dtb_create(&m, &vm->fdt, err, sizeof(err));
 		if (rc) {
@@ -355,6 +358,45 @@ static int build_dtb(struct vm *vm)
 	return rc;
 }
 
+static void kick_hook(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	vcpu_kick_all(vm->cpus);
+}
+
+static int reset_hook(void *opaque)
+{
+	return vm_reset(opaque);
+}
+
+/*
+ * The modules under the device layer, wired together: the power module
+ * kicks vCPUs and resets the machine through hooks, the irqroute sink feeds
+ * the vCPUs' IRQ inputs.  Calls go down; these are the only ways up.
+ */
+static int build_cores(struct vm *vm)
+{
+	uint64_t mpidr[VM_MAX_CPUS];
+	int rc;
+
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		mpidr[i] = vcpu_mpidr_for(i);
+	if ((rc = power_create(&vm->power, vm->ncpus, mpidr)) ||
+	    (rc = irqroute_create(&vm->irq, vm->ncpus)) ||
+	    (rc = cputimer_create(&vm->timers, vm->ncpus)) ||
+	    (rc = vcpu_env_create(&vm->cpus, vm, vm->vcpus, vm->ncpus, vm->power, vm->irq,
+				  vm->timers, &vm->boot)))
+		return rc;
+	power_set_hooks(vm->power, &(struct power_hooks){.kick_all = kick_hook,
+							 .reset = reset_hook, .opaque = vm});
+	irqroute_set_sink(vm->irq, vcpu_irq_sink, vm->cpus);
+	return 0;
+}
+
 int vm_build(struct vm *vm, struct config *cfg, const struct vm_options *opt)
 {
 	struct cfg_section *m;
@@ -365,23 +407,13 @@ int vm_build(struct vm *vm, struct config *cfg, const struct vm_options *opt)
 	vm->next_phandle = 1;
 	vm->timeout_s = opt->timeout_s;
 	memmap_init(&vm->map);
-	pthread_mutex_init(&vm->power_lock, NULL);
-	pthread_cond_init(&vm->power_cond, NULL);
 
 	for (size_t i = 0; i < opt->noverrides; i++)
 		if ((rc = config_override(cfg, opt->overrides[i])))
 			return rc;
 	if ((rc = check_sections(cfg)) || (rc = build_machine(vm)))
 		return rc;
-	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus)
-		return -ENOMEM;
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		vm->vcpus[i].vm = vm;
-		vm->vcpus[i].index = i;
-		vm->vcpus[i].mpidr = vcpu_mpidr_for(i);
-	}
-	if ((rc = iothread_create(&vm->io)))
+	if ((rc = build_cores(vm)) || (rc = iothread_create(&vm->io)))
 		return rc;
 	if ((rc = vm_plugin_path(&vm->plugin_path, cfg, opt->builtin_plugin_dir)) || (rc = create_devices(vm)) ||
 	    (rc = load_guest(vm)))
@@ -404,30 +436,7 @@ int vm_build(struct vm *vm, struct config *cfg, const struct vm_options *opt)
 
 void vm_request_stop(struct vm *vm, int status)
 {
-	bool expected = false;
-
-	/* The first reason to stop is the one the user sees. */
-	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, true))
-		return;
-	atomic_store(&vm->exit_status, status);
-	pthread_mutex_lock(&vm->power_lock);
-	pthread_cond_broadcast(&vm->power_cond);
-	pthread_mutex_unlock(&vm->power_lock);
-	if (vm->accel_state)
-		for (unsigned i = 0; i < vm->ncpus; i++)
-			vm->accel->vcpu_kick(&vm->vcpus[i]);
-}
-
-void vm_request_reset(struct vm *vm)
-{
-	if (atomic_exchange(&vm->reset_pending, true))
-		return;
-	/* Wake parked secondaries (userspace PSCI) and interrupt running vCPUs. */
-	pthread_mutex_lock(&vm->power_lock);
-	pthread_cond_broadcast(&vm->power_cond);
-	pthread_mutex_unlock(&vm->power_lock);
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		vm->accel->vcpu_kick(&vm->vcpus[i]);
+	power_request_stop(vm->power, status);
 }
 
 int vm_reset(struct vm *vm)
@@ -501,19 +510,28 @@ int vm_run(struct vm *vm)
 {
 	struct cfg_section *m = config_section(vm->cfg, "machine");
 	const char *name = "auto";
+	const struct accel_ops *accel;
+	char err[512] = "";
+
+	if (m)
+		config_str(vm->cfg, m, "accel", &name);
+	accel = accel_select(name, err, sizeof(err));
+	if (!accel) {
+		log_error("%s", err);
+		return 1;
+	}
+	return vm_run_accel(vm, accel);
+}
+
+int vm_run_accel(struct vm *vm, const struct accel_ops *accel)
+{
 	char err[512] = "";
 	struct watchdog wd = {.vm = vm};
 	pthread_t wd_thread;
 	bool wd_started = false;
 	int rc;
 
-	if (m)
-		config_str(vm->cfg, m, "accel", &name);
-	vm->accel = accel_select(name, err, sizeof(err));
-	if (!vm->accel) {
-		log_error("%s", err);
-		return 1;
-	}
+	vm->accel = accel;
 	rc = vm->accel->vm_create(vm, err, sizeof(err));
 	if (rc) {
 		log_error("%s: %s", vm->accel->name, err[0] ? err : strerror(-rc));
@@ -535,8 +553,16 @@ int vm_run(struct vm *vm)
 		pthread_cond_init(&wd.cond, NULL);
 		wd_started = !pthread_create(&wd_thread, NULL, watchdog_thread, &wd);
 	}
+	cputimer_freeze(vm->timers);
 	vm->running = true;
-	rc = vcpu_run_all(vm);
+	rc = vcpus_start(vm->cpus, accel);
+	/*
+	 * The teardown order is the point: every vCPU out of its loop, then no
+	 * watchdog and no I/O thread (timers, UART input, the quit key), and only
+	 * then, with nobody left to kick a vCPU or raise its IRQ, the backend's
+	 * vCPU state goes.
+	 */
+	vcpus_wait_stopped(vm->cpus);
 	if (wd_started) {
 		pthread_mutex_lock(&wd.lock);
 		wd.done = true;
@@ -545,11 +571,12 @@ int vm_run(struct vm *vm)
 		pthread_join(wd_thread, NULL);
 	}
 	iothread_stop(vm->io);
+	vcpus_destroy(vm->cpus);
 	if (rc) {
 		log_error("starting vCPUs: %s", strerror(-rc));
 		return 1;
 	}
-	return atomic_load(&vm->exit_status);
+	return power_exit_status(vm->power);
 }
 
 void vm_destroy(struct vm *vm)
@@ -569,7 +596,10 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->plugins);
 	plugin_path_free(&vm->plugin_path);
-	free(vm->line_owner);
+	vcpu_env_destroy(vm->cpus);
+	cputimer_destroy(vm->timers);
+	irqroute_destroy(vm->irq);
+	power_destroy(vm->power);
 	free(vm->vcpus);
 	free(vm->fdt);
 	free(vm->cmdline);
@@ -577,12 +607,12 @@ void vm_destroy(struct vm *vm)
 	free((char *)vm->bootp.initrd);
 	memmap_free(&vm->map);
 	ram_free(&vm->ram);
-	pthread_mutex_destroy(&vm->power_lock);
-	pthread_cond_destroy(&vm->power_cond);
 }
 
 void vm_print_map(const struct vm *vm, FILE *out)
 {
+	struct avmm_dev *chip;
+
 	fprintf(out, "machine: %u vCPU%s, %llu MiB RAM, %zu device%s\n", vm->ncpus,
 		vm->ncpus == 1 ? "" : "s", (unsigned long long)(vm->ram.size >> 20), vm->ndevs,
 		vm->ndevs == 1 ? "" : "s");
@@ -617,25 +647,27 @@ void vm_print_map(const struct vm *vm, FILE *out)
 	fprintf(out, "  dtb    0x%010llx (%zu bytes)\n", (unsigned long long)vm->boot.dtb_addr,
 		vm->fdt_size);
 	fprintf(out, "interrupts:\n");
-	if (!vm->irqchip) {
+	chip = irqroute_chip(vm->irq);
+	if (!chip) {
 		fprintf(out, "  no interrupt controller\n");
 		return;
 	}
-	fprintf(out, "  controller %s (%s), %u lines\n", vm->irqchip->name,
-		vm->irqchip->plugin->desc->name, vm->irqchip_ops->nr_lines);
-	for (unsigned l = 0; l < vm->irqchip_ops->nr_lines; l++) {
+	fprintf(out, "  controller %s (%s), %u lines\n", chip->name, chip->plugin->desc->name,
+		irqroute_nr_lines(vm->irq));
+	for (unsigned l = 0; l < irqroute_nr_lines(vm->irq); l++) {
 		struct avmm_irq_spec spec = {AVMM_IRQ_SPI, l, AVMM_IRQ_LEVEL_HIGH};
+		struct avmm_dev *owner = irqroute_line_owner(vm->irq, l);
 		uint32_t cells[8] = {0};
 
-		if (!vm->line_owner[l])
+		if (!owner)
 			continue;
 		/* Show the DT specifier: what the guest's driver will see. */
-		fprintf(out, "  line %-4u %-12s <", l, vm->line_owner[l]->name);
-		vm->irqchip_ops->fdt_cells(vm->irqchip_opaque, &spec, cells);
-		for (unsigned c = 0; c < vm->irqchip_ops->interrupt_cells; c++)
+		fprintf(out, "  line %-4u %-12s <", l, owner->name);
+		irqroute_fdt_cells(vm->irq, &spec, cells);
+		for (unsigned c = 0; c < irqroute_interrupt_cells(vm->irq); c++)
 			fprintf(out, "%s%u", c ? " " : "", cells[c]);
 		fprintf(out, ">\n");
 	}
-	for (size_t i = 0; i < vm->ntimer_subs; i++)
-		fprintf(out, "  cpu timers -> %s\n", vm->timer_subs[i].dev->name);
+	for (size_t i = 0; i < cputimer_count(vm->timers); i++)
+		fprintf(out, "  cpu timers -> %s\n", cputimer_subscriber(vm->timers, i)->name);
 }

@@ -19,18 +19,22 @@
 #include "ram.h"
 
 struct accel_ops;
+struct cputimer;
 struct iothread;
+struct irqroute;
+struct power;
 struct vcpu;
+struct vcpu_env;
 
 #define VM_MAX_CPUS 8 /* GICv2 */
-#define VM_MAX_TIMER_SUBS 4
 
-struct vm_timer_sub {
-	avmm_cpu_timer_fn fn;
-	void *opaque;
-	struct avmm_dev *dev;
-};
-
+/*
+ * The machine.  vm.c alone owns every lifetime here, in one order: build
+ * (power, irqroute, cputimer, vCPU set, I/O thread, devices, guest), run
+ * (accelerator VM, I/O thread, vCPU threads), then join every vCPU, stop the
+ * I/O thread, destroy the accelerator's vCPU state, destroy devices, the
+ * accelerator VM, RAM.
+ */
 struct vm {
 	struct config *cfg;
 	unsigned ncpus;
@@ -43,20 +47,16 @@ struct vm {
 	struct avmm_dev **devs; /* in creation order */
 	size_t ndevs;
 
-	/* The machine's interrupt controller, registered by its plugin. */
-	struct avmm_dev *irqchip;
-	const struct avmm_irqchip_ops *irqchip_ops;
-	void *irqchip_opaque;
-	uint32_t irqchip_phandle;
-	struct avmm_dev **line_owner; /* irqchip_ops->nr_lines entries */
-
-	struct vm_timer_sub timer_subs[VM_MAX_TIMER_SUBS];
-	size_t ntimer_subs;
+	/* The modules below the device layer, each with its own state. */
+	struct power *power;
+	struct irqroute *irq;
+	struct cputimer *timers;
 
 	struct iothread *io;
 	const struct accel_ops *accel;
 	void *accel_state;
 	struct vcpu *vcpus;
+	struct vcpu_env *cpus;
 
 	struct boot_params bootp;
 	struct boot_layout boot;
@@ -65,17 +65,6 @@ struct vm {
 	size_t fdt_size;
 	uint32_t next_phandle;
 
-	/* Power state for userspace PSCI and the exit request. */
-	pthread_mutex_t power_lock;
-	pthread_cond_t power_cond;
-	atomic_bool stopping;
-	atomic_int exit_status;
-	/* vCPUs are created in index order: how many exist so far. */
-	unsigned vcpus_created;
-	/* System reset rendezvous: every vCPU parks, the last one resets. */
-	atomic_bool reset_pending;
-	unsigned reset_parked;
-	unsigned reset_generation;
 	bool running; /* vCPUs started: the memory map is frozen */
 	unsigned timeout_s; /* 0: none */
 };
@@ -100,12 +89,12 @@ int vm_build(struct vm *vm, struct config *cfg, const struct vm_options *opt);
 int vm_plugin_path(struct plugin_path *pp, struct config *cfg, const char *builtin);
 /* Start the accelerator and vCPUs; returns the guest's exit status. */
 int vm_run(struct vm *vm);
+/* vm_run with a given accelerator (tests bring a fake one). */
+int vm_run_accel(struct vm *vm, const struct accel_ops *accel);
 void vm_destroy(struct vm *vm);
 
 /* Stop every vCPU; the first status requested wins. */
 void vm_request_stop(struct vm *vm, int status);
-/* Guest asked for a system reset: park every vCPU, then vm_reset(). */
-void vm_request_reset(struct vm *vm);
 /* With every vCPU parked: devices to power-on state, guest image reloaded. */
 int vm_reset(struct vm *vm);
 

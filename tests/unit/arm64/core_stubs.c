@@ -7,6 +7,7 @@
 
 #include "core_stubs.h"
 #include "log.h"
+#include "power.h"
 #include "ram.h"
 #include "vcpu.h"
 
@@ -42,18 +43,19 @@ unsigned stub_timer_count(enum avmm_cpu_timer timer, bool level)
 	return n;
 }
 
-int vm_cpu_on(struct vm *vm, uint64_t mpidr, uint64_t entry, uint64_t context)
+int power_cpu_on(struct power *power, uint64_t mpidr, uint64_t entry, uint64_t context)
 {
 	pthread_mutex_lock(&stub_lock);
 	if (stub.ncpu_on < STUB_MAX_RECORDS)
-		stub.cpu_on[stub.ncpu_on] = (struct stub_cpu_on){ vm, mpidr, entry, context };
+		stub.cpu_on[stub.ncpu_on] = (struct stub_cpu_on){ power, mpidr, entry, context };
 	stub.ncpu_on++;
 	pthread_mutex_unlock(&stub_lock);
 	return stub.cpu_on_result;
 }
 
-int vm_cpu_affinity_info(struct vm *vm, uint64_t mpidr)
+int power_affinity_info(struct power *power, uint64_t mpidr)
 {
+	(void)power;
 	stub.naffinity++;
 	stub.affinity_mpidr = mpidr;
 	return stub.affinity_result;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Recording stand-ins for the core functions arm64.c, psci.c and accel_hvf.c
- * call (vm_cpu_on, vcpu_timer_update, log_msg, ram_read...), so these tests
+ * call (power_cpu_on, vcpu_timer_update, log_msg, ram_read...), so these tests
  * do not depend on the rest of the core.
  */
 #ifndef AVMM_TEST_CORE_STUBS_H
@@ -13,10 +13,10 @@
 
 #include <avmm/avmm.h>
 
-struct vm;
+struct power;
 
 struct stub_cpu_on {
-	struct vm *vm;
+	struct power *power;
 	uint64_t mpidr, entry, context;
 };
 
@@ -30,7 +30,7 @@ struct stub_timer_event {
 #define STUB_MSG_LEN 512
 
 struct stub_state {
-	/* vm_cpu_on / vm_cpu_affinity_info */
+	/* power_cpu_on / power_affinity_info */
 	int cpu_on_result;
 	unsigned ncpu_on;
 	struct stub_cpu_on cpu_on[STUB_MAX_RECORDS];

@@ -666,12 +666,12 @@ END_TEST
 
 /* ---- PSCI function ids ----------------------------------------------------- */
 
-static struct vm *fake_vm = (struct vm *)0x1000;
+static struct power *fake_power = (struct power *)0x1000;
 
 static uint64_t call(bool aarch32, uint64_t x0, uint64_t x1, uint64_t x2, uint64_t x3,
 		     enum psci_action *act)
 {
-	struct vcpu v = { .vm = fake_vm };
+	struct vcpu v = { .power = fake_power };
 	uint64_t args[4] = { x0, x1, x2, x3 }, ret = 0xdead;
 	enum psci_action a = psci_call(&v, args, aarch32, &ret);
 
@@ -702,7 +702,7 @@ START_TEST(psci_cpu_on_32_and_64)
 			       0x1234000080000000ull, 0xaaaabbbbccccddddull, &a), 0);
 	ck_assert_int_eq(a, PSCI_ACT_RETURN);
 	ck_assert_uint_eq(stub.ncpu_on, 1);
-	ck_assert_ptr_eq(stub.cpu_on[0].vm, fake_vm);
+	ck_assert_ptr_eq(stub.cpu_on[0].power, fake_power);
 	ck_assert_uint_eq(stub.cpu_on[0].mpidr, 1);
 	ck_assert_uint_eq(stub.cpu_on[0].entry, 0x80000000);
 	ck_assert_uint_eq(stub.cpu_on[0].context, 0xccccdddd);

@@ -11,8 +11,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "cputimer.h"
 #include "device.h"
+#include "irqroute.h"
 #include "log.h"
+#include "power.h"
 #include "psci.h"
 #include "testutil.h"
 #include "vcpu.h"
@@ -121,6 +124,7 @@ static void dev_init(struct avmm_dev *d, const char *name, struct plugin *p)
 
 static void setup(void)
 {
+	uint64_t mpidr[2];
 	int rc;
 
 	rc = config_load_string(&cfg, "t.ini",
@@ -134,15 +138,17 @@ static void setup(void)
 	vm.vcpus = vcpus;
 	vm.next_phandle = 1;
 	memmap_init(&vm.map);
-	pthread_mutex_init(&vm.power_lock, NULL);
-	pthread_cond_init(&vm.power_cond, NULL);
 	ck_assert_int_eq(ram_alloc(&vm.ram, 0x40000000, 0x100000), 0);
 	memset(vcpus, 0, sizeof(vcpus));
 	for (unsigned i = 0; i < 2; i++) {
 		vcpus[i].vm = &vm;
 		vcpus[i].index = i;
 		vcpus[i].mpidr = vcpu_mpidr_for(i);
+		mpidr[i] = vcpus[i].mpidr;
 	}
+	ck_assert_int_eq(power_create(&vm.power, 2, mpidr), 0);
+	ck_assert_int_eq(irqroute_create(&vm.irq, 2), 0);
+	ck_assert_int_eq(cputimer_create(&vm.timers, 2), 0);
 	dev_init(&chip, "chip", &chip_plugin);
 	dev_init(&a, "a", &dev_plugin);
 	dev_init(&b, "b", &dev_plugin);
@@ -153,7 +159,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-	free(vm.line_owner);
+	irqroute_destroy(vm.irq);
+	cputimer_destroy(vm.timers);
+	power_destroy(vm.power);
 	memmap_free(&vm.map);
 	ram_free(&vm.ram);
 	config_free(&cfg);
@@ -304,12 +312,12 @@ START_TEST(cpu_irq_before_the_accelerator_is_remembered)
 
 	ck_assert_int_eq(H->irqchip_register(&chip, &chip_ops, NULL, &ph), 0);
 	H->cpu_irq_set(&chip, 1, true);
-	ck_assert(atomic_load(&vcpus[1].irq_level));
-	ck_assert(!atomic_load(&vcpus[0].irq_level));
+	ck_assert(irqroute_cpu_level(vm.irq, 1));
+	ck_assert(!irqroute_cpu_level(vm.irq, 0));
 	/* Only the irqchip drives CPU inputs; out of range is ignored. */
 	H->cpu_irq_set(&a, 0, true);
 	H->cpu_irq_set(&chip, 7, true);
-	ck_assert(!atomic_load(&vcpus[0].irq_level));
+	ck_assert(!irqroute_cpu_level(vm.irq, 0));
 	ck_assert_uint_eq(H->cpu_count(&a), 2);
 }
 END_TEST
@@ -333,21 +341,31 @@ END_TEST
 
 START_TEST(psci_power_state)
 {
-	uint64_t m1 = vcpu_mpidr_for(1);
+	struct power *p = vm.power;
+	uint64_t m1 = vcpu_mpidr_for(1), entry = 0, context = 0;
 
-	vcpus[0].power = VCPU_ON;
-	ck_assert_int_eq(vm_cpu_affinity_info(&vm, m1), PSCI_AFFINITY_OFF);
-	ck_assert_int_eq(vm_cpu_affinity_info(&vm, vcpus[0].mpidr), PSCI_AFFINITY_ON);
-	ck_assert_int_eq(vm_cpu_on(&vm, m1, 0x40080000, 0x1234), PSCI_RET_SUCCESS);
-	ck_assert_uint_eq(vcpus[1].on_entry, 0x40080000);
-	ck_assert_uint_eq(vcpus[1].on_context, 0x1234);
-	ck_assert_int_eq(vm_cpu_affinity_info(&vm, m1), PSCI_AFFINITY_ON_PENDING);
-	ck_assert_int_eq(vm_cpu_on(&vm, m1, 0, 0), PSCI_RET_ON_PENDING);
-	ck_assert_int_eq(vm_cpu_on(&vm, vcpus[0].mpidr, 0, 0), PSCI_RET_ALREADY_ON);
-	ck_assert_int_eq(vm_cpu_on(&vm, 0x80000005, 0, 0), PSCI_RET_INVALID_PARAMS);
-	ck_assert_int_eq(vm_cpu_affinity_info(&vm, 0x100), PSCI_RET_INVALID_PARAMS);
+	power_cpu_set_on(p, 0);
+	ck_assert_int_eq(power_affinity_info(p, m1), PSCI_AFFINITY_OFF);
+	ck_assert_int_eq(power_affinity_info(p, vcpus[0].mpidr), PSCI_AFFINITY_ON);
+	ck_assert_int_eq(power_cpu_on(p, m1, 0x40080000, 0x1234), PSCI_RET_SUCCESS);
+	ck_assert_int_eq(power_affinity_info(p, m1), PSCI_AFFINITY_ON_PENDING);
+	ck_assert_int_eq(power_cpu_on(p, m1, 0, 0), PSCI_RET_ON_PENDING);
+	ck_assert_int_eq(power_cpu_on(p, vcpus[0].mpidr, 0, 0), PSCI_RET_ALREADY_ON);
+	ck_assert_int_eq(power_cpu_on(p, 0x80000005, 0, 0), PSCI_RET_INVALID_PARAMS);
+	ck_assert_int_eq(power_affinity_info(p, 0x100), PSCI_RET_INVALID_PARAMS);
 	/* Non-affinity MPIDR bits (U, MT, RES1) do not change which CPU is meant. */
-	ck_assert_int_eq(vm_cpu_affinity_info(&vm, 1), PSCI_AFFINITY_ON_PENDING);
+	ck_assert_int_eq(power_affinity_info(p, 1), PSCI_AFFINITY_ON_PENDING);
+	/* The pending CPU_ON's entry point and context reach the vCPU. */
+	ck_assert_int_eq(power_cpu_wait_on(p, 1, &entry, &context), 0);
+	ck_assert_uint_eq(entry, 0x40080000);
+	ck_assert_uint_eq(context, 0x1234);
+	ck_assert_int_eq(power_affinity_info(p, m1), PSCI_AFFINITY_ON);
+	power_cpu_set_off(p, 1);
+	ck_assert_int_eq(power_affinity_info(p, m1), PSCI_AFFINITY_OFF);
+	/* A stop releases a vCPU waiting for CPU_ON. */
+	power_request_stop(p, 3);
+	ck_assert_int_eq(power_cpu_wait_on(p, 1, &entry, &context), -ECANCELED);
+	ck_assert_int_eq(power_exit_status(p), 3);
 	ck_assert_uint_eq(vcpu_mpidr_for(17), 0x80000101);
 }
 END_TEST

@@ -51,6 +51,9 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Only compared, never used: the stubs stand in for the power module. */
+static struct power *const fake_power = (struct power *)0x2000;
+
 static void vm_init(void)
 {
 	memset(&vm, 0, sizeof(vm));
@@ -63,6 +66,7 @@ static void vm_init(void)
 	vm.vcpus = vcpus;
 	for (unsigned i = 0; i < 2; i++) {
 		vcpus[i].vm = &vm;
+		vcpus[i].power = fake_power;
 		vcpus[i].index = i;
 		vcpus[i].mpidr = 0x80000000u | i;
 	}
@@ -522,7 +526,7 @@ START_TEST(psci_cpu_on_reaches_core)
 {
 	call(HVC_ESR, PSCI_FN64_CPU_ON, 1, RAM_BASE + 0x2000, 0x5555aaaa5555aaaaull);
 	ck_assert_uint_eq(stub.ncpu_on, 1);
-	ck_assert_ptr_eq(stub.cpu_on[0].vm, &vm);
+	ck_assert_ptr_eq(stub.cpu_on[0].power, fake_power);
 	ck_assert_uint_eq(stub.cpu_on[0].mpidr, 1);
 	ck_assert_uint_eq(stub.cpu_on[0].entry, RAM_BASE + 0x2000);
 	ck_assert_uint_eq(stub.cpu_on[0].context, 0x5555aaaa5555aaaaull);

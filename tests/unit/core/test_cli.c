@@ -653,6 +653,91 @@ START_TEST(shipped_configs_check)
 }
 END_TEST
 
+/* ---- config and boot edge cases ------------------------------------------ */
+
+/* Beyond inih's 200-byte line buffer, with the lines after it still counted. */
+START_TEST(long_line_accepted)
+{
+	static char repl[6000];
+	int n;
+
+	n = snprintf(repl, sizeof(repl), "kernel = k.bin\ncmdline = ");
+	for (int i = 0; i < 4500; i++)
+		repl[n++] = i % 16 == 15 ? ' ' : 'c';
+	snprintf(repl + n, sizeof(repl) - (size_t)n, "\ncmdlin = quiet\n");
+	EXACT(edit(7, repl), ":9: [boot] cmdlin: unknown key (misspelt, or not supported here)");
+}
+END_TEST
+
+START_TEST(device_named_boot)
+{
+	EXACT(edit(21, "[device boot]\n"),
+	      ":21: [device boot]: 'boot' is the name of the [boot] section; call the device "
+	      "something else");
+}
+END_TEST
+
+START_TEST(device_named_machine)
+{
+	EXACT(edit(21, "[device machine]\n"),
+	      ":21: [device machine]: 'machine' is the name of the [machine] section; call the "
+	      "device something else");
+}
+END_TEST
+
+START_TEST(device_name_after_two_blanks)
+{
+	EXACT(append("\n[device  uart0]\nplugin = pl011\n"),
+	      ":24: duplicate device 'uart0' (first at line 15)");
+}
+END_TEST
+
+START_TEST(device_name_after_tab)
+{
+	EXACT(append("\n[device\tuart0]\nplugin = pl011\n"),
+	      ":24: duplicate device 'uart0' (first at line 15)");
+}
+END_TEST
+
+/* A byte-order mark before the first header: the section is still line 1's. */
+START_TEST(section_after_bom)
+{
+	static char ini[8192];
+
+	snprintf(ini, sizeof(ini), "\xef\xbb\xbf[device uart1]\nbase = 0x09001000\nirq = 2\n%s",
+		 base_ini);
+	EXACT(ini, ":1: [device uart1] plugin: missing: say which plugin implements this device, "
+		   "e.g. plugin = pl011");
+}
+END_TEST
+
+START_TEST(section_with_inner_blanks)
+{
+	static char ini[8192];
+
+	snprintf(ini, sizeof(ini), "[ machine ]\ncpus = 0\n%s", strstr(base_ini, "memory ="));
+	EXACT(ini, ":2: [machine] cpus: 0 vCPUs: use 1 to 8 (GICv2 limit)");
+}
+END_TEST
+
+/* inih keeps 49 bytes of a section name; the keys must stay with their header. */
+START_TEST(section_with_long_name)
+{
+	EXACT(append("\n[device uart_with_a_name_longer_than_what_inih_keeps_of_it]\n"
+		     "plugin = pl011\nbase = 0x09001000\nchardev = null\n"),
+	      ":24: [device uart_with_a_name_longer_than_what_inih_keeps_of_it] irq: missing: "
+	      "this device needs an interrupt line");
+}
+END_TEST
+
+START_TEST(indented_continuation_line)
+{
+	EXACT(edit(3, "memory = 64M\n  cpus = 2\n"),
+	      ":4: indented line: INI reads it as more of the value above; remove the "
+	      "indentation, or join the lines");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -702,6 +787,15 @@ int main(void)
 	tcase_add_test(tc, list_plugins_with_config_path);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, shipped_configs_check);
+	tcase_add_test(tc, long_line_accepted);
+	tcase_add_test(tc, device_named_boot);
+	tcase_add_test(tc, device_named_machine);
+	tcase_add_test(tc, device_name_after_two_blanks);
+	tcase_add_test(tc, device_name_after_tab);
+	tcase_add_test(tc, section_after_bom);
+	tcase_add_test(tc, section_with_inner_blanks);
+	tcase_add_test(tc, section_with_long_name);
+	tcase_add_test(tc, indented_continuation_line);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -149,9 +149,14 @@ static int load_plugin(struct vm *vm, struct cfg_section *s, struct plugin **out
 		return config_error(vm->cfg, s, "plugin",
 				    "missing: say which plugin implements this device, e.g. "
 				    "plugin = pl011");
-	rc = plugin_find(&vm->plugin_path, name, &path, err, sizeof(err));
-	if (rc)
+	if (strchr(name, '/')) {
+		/* A path: relative to the file, like every path in it. */
+		rc = config_path(vm->cfg, s, "plugin", &path);
+		if (rc)
+			return rc;
+	} else if ((rc = plugin_find(&vm->plugin_path, name, &path, err, sizeof(err)))) {
 		return config_error(vm->cfg, s, "plugin", "%s", err);
+	}
 	for (size_t i = 0; i < vm->nplugins; i++) {
 		if (!strcmp(vm->plugins[i]->path, path)) {
 			free(path);

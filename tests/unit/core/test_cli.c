@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -738,6 +739,26 @@ START_TEST(indented_continuation_line)
 }
 END_TEST
 
+/* A plugin named by a path is found relative to the file, not the cwd. */
+START_TEST(plugin_path_relative_to_file)
+{
+	char ini[8192], want[1024], sub[600], link[700], target[600];
+	const char *so = strstr(AVMM_BIN, ".exe") ? "" : ".so";
+
+	snprintf(sub, sizeof(sub), "%s/sub", dir());
+	snprintf(link, sizeof(link), "%s/tp_newminor%s", sub, so);
+	snprintf(target, sizeof(target), "%s/tp_newminor%s", TP_DIR, so);
+	ck_assert(mkdir(sub, 0755) == 0 || errno == EEXIST);
+	ck_assert(symlink(target, link) == 0 || errno == EEXIST);
+	snprintf(ini, sizeof(ini), "%s\n[device t]\nplugin = sub/tp_newminor%s\n", base_ini, so);
+	snprintf(want, sizeof(want),
+		 ":25: [device t] plugin: %s: built for plugin ABI 1.1, this avmm provides 1.0; "
+		 "rebuild the plugin against this avmm's headers",
+		 link);
+	EXACT(ini, want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -796,6 +817,7 @@ int main(void)
 	tcase_add_test(tc, section_with_inner_blanks);
 	tcase_add_test(tc, section_with_long_name);
 	tcase_add_test(tc, indented_continuation_line);
+	tcase_add_test(tc, plugin_path_relative_to_file);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -109,6 +109,7 @@ struct avmm_chr {
 
 static pthread_mutex_t stdio_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool stdio_busy;
+static bool check_only; /* --check: validate specs, open nothing */
 static void (*quit_fn)(void *opaque);
 static void *quit_opaque;
 
@@ -236,6 +237,23 @@ static void stdio_make_raw(int fd)
 		return;
 	}
 	stdio_install_signals();
+}
+
+void chardev_set_check_only(bool on)
+{
+	pthread_mutex_lock(&stdio_mu);
+	check_only = on;
+	pthread_mutex_unlock(&stdio_mu);
+}
+
+static bool chr_check_only(void)
+{
+	bool on;
+
+	pthread_mutex_lock(&stdio_mu);
+	on = check_only;
+	pthread_mutex_unlock(&stdio_mu);
+	return on;
 }
 
 void chardev_set_quit_handler(void (*fn)(void *opaque), void *opaque)
@@ -800,6 +818,41 @@ static int chr_alloc_queue(struct avmm_chr *chr)
 	return chr->oq ? 0 : -ENOMEM;
 }
 
+/*
+ * Without creating anything: would `path` be created (or, existing, written)?
+ * The messages are those the real open or bind would give.
+ */
+static int check_creatable(const char *path, const char *verb, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int ret;
+
+	if (!access(path, F_OK)) {
+		if (!strcmp(verb, "bind")) {
+			struct stat st;
+
+			/* A stale socket (a live one is refused before) is replaced. */
+			if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+				return 0;
+			errno = EADDRINUSE;
+		} else if (!access(path, W_OK)) {
+			return 0;
+		}
+		ret = -errno;
+		log_errbuf(err, errlen, "cannot %s '%s': %s", verb, path, strerror(errno));
+		return ret;
+	}
+	dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+	if (!dir)
+		return -ENOMEM;
+	ret = access(dir, W_OK | X_OK) ? -errno : 0;
+	free(dir);
+	if (ret)
+		log_errbuf(err, errlen, "cannot %s '%s': %s", verb, path, strerror(-ret));
+	return ret;
+}
+
 static int open_file(struct avmm_chr *chr, const char *path, char *err, size_t errlen)
 {
 	int ret;
@@ -808,6 +861,8 @@ static int open_file(struct avmm_chr *chr, const char *path, char *err, size_t e
 		log_errbuf(err, errlen, "file: needs a path");
 		return -EINVAL;
 	}
+	if (chr_check_only())
+		return check_creatable(path, "open", err, errlen);
 	/* Truncate, like QEMU's file backend: one run, one log. */
 	chr->own_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (chr->own_fd < 0) {
@@ -883,6 +938,8 @@ static int open_stdio(struct avmm_chr *chr, char *err, size_t errlen)
 	stdio_busy = true;
 	pthread_mutex_unlock(&stdio_mu);
 
+	if (chr_check_only())
+		return 0; /* the terminal is left as it is */
 	chr->escapes = true;
 	ret = stdio_setup_output(chr);
 	if (ret) {
@@ -905,8 +962,11 @@ static int open_stdio(struct avmm_chr *chr, char *err, size_t errlen)
 	return 0;
 }
 
-/* An existing socket file nobody listens on is stale and may go. */
-static int unix_clear_stale(const struct sockaddr_un *sa, char *err, size_t errlen)
+/*
+ * An existing socket file nobody listens on is stale and may go (unless
+ * `keep`: --check only tells whether bind() would get the path).
+ */
+static int unix_clear_stale(const struct sockaddr_un *sa, bool keep, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, r, e;
@@ -924,7 +984,7 @@ static int unix_clear_stale(const struct sockaddr_un *sa, char *err, size_t errl
 		log_errbuf(err, errlen, "'%s' is in use by another listener", sa->sun_path);
 		return -EADDRINUSE;
 	}
-	if (e == ECONNREFUSED)
+	if (e == ECONNREFUSED && !keep)
 		unlink(sa->sun_path);
 	return 0;
 }
@@ -949,10 +1009,14 @@ static int open_unix(struct avmm_chr *chr, const char *path, char *err, size_t e
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (chr_check_only()) {
+		ret = unix_clear_stale(&sa, true, err, errlen);
+		return ret ? ret : check_creatable(path, "bind", err, errlen);
+	}
 	ret = chr_alloc_queue(chr);
 	if (ret)
 		return ret;
-	ret = unix_clear_stale(&sa, err, errlen);
+	ret = unix_clear_stale(&sa, false, err, errlen);
 	if (ret)
 		return ret;
 

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -759,6 +761,89 @@ START_TEST(plugin_path_relative_to_file)
 }
 END_TEST
 
+static struct run *check_ini(const char *ini)
+{
+	char *path = write_text(dir(), "c.ini", ini);
+	const char *args[] = {"--check", "-c", path, NULL};
+	struct run *r = run_avmm(args);
+
+	free(path);
+	return r;
+}
+
+/* --check runs nothing: a log file keeps what the last run wrote. */
+START_TEST(check_keeps_file_log)
+{
+	char repl[700], *log = write_text(dir(), "uart.log", "last run\n");
+	struct run *r;
+	char got[64] = "";
+	FILE *f;
+
+	snprintf(repl, sizeof(repl), "chardev = file:%s\n", log);
+	r = check_ini(edit(19, repl));
+	ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+	f = fopen(log, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+	fclose(f);
+	ck_assert_str_eq(got, "last run\n");
+	free(log);
+}
+END_TEST
+
+/* ...nor binds a socket: a stale one stays as it was, for the real run. */
+START_TEST(check_binds_no_socket)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char repl[700];
+	struct stat before, after;
+	struct run *r;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/console.sock", dir());
+	unlink(sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd); /* stale: nobody listens */
+	ck_assert_int_eq(stat(sa.sun_path, &before), 0);
+	snprintf(repl, sizeof(repl), "chardev = unix:%s\n", sa.sun_path);
+	r = check_ini(edit(19, repl));
+	ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+	ck_assert_int_eq(stat(sa.sun_path, &after), 0);
+	ck_assert(S_ISSOCK(after.st_mode));
+	ck_assert_uint_eq(after.st_ino, before.st_ino);
+	unlink(sa.sun_path);
+}
+END_TEST
+
+/* And still refuses what the run would refuse. */
+START_TEST(check_file_log_in_missing_dir)
+{
+	char repl[700], want[1400];
+
+	snprintf(repl, sizeof(repl), "chardev = file:%s/no-such-dir/uart.log\n", dir());
+	snprintf(want, sizeof(want),
+		 ":19: [device uart0] chardev: 'file:%s/no-such-dir/uart.log': cannot open "
+		 "'%s/no-such-dir/uart.log': No such file or directory",
+		 dir(), dir());
+	EXACT(edit(19, repl), want);
+}
+END_TEST
+
+START_TEST(check_socket_in_missing_dir)
+{
+	char repl[700], want[1400];
+
+	snprintf(repl, sizeof(repl), "chardev = unix:%s/no-such-dir/s\n", dir());
+	snprintf(want, sizeof(want),
+		 ":19: [device uart0] chardev: 'unix:%s/no-such-dir/s': cannot bind "
+		 "'%s/no-such-dir/s': No such file or directory",
+		 dir(), dir());
+	EXACT(edit(19, repl), want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -818,6 +903,10 @@ int main(void)
 	tcase_add_test(tc, section_with_long_name);
 	tcase_add_test(tc, indented_continuation_line);
 	tcase_add_test(tc, plugin_path_relative_to_file);
+	tcase_add_test(tc, check_keeps_file_log);
+	tcase_add_test(tc, check_binds_no_socket);
+	tcase_add_test(tc, check_file_log_in_missing_dir);
+	tcase_add_test(tc, check_socket_in_missing_dir);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

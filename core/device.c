@@ -289,6 +289,8 @@ static int h_cpu_timer_subscribe(struct avmm_dev *dev, avmm_cpu_timer_fn fn, voi
 
 	if (vm->running)
 		return -EBUSY;
+	if (!vm->irqchip) /* the timers' PPIs would go nowhere */
+		return -ENODEV;
 	if (vm->ntimer_subs == VM_MAX_TIMER_SUBS)
 		return -ENOSPC;
 	vm->timer_subs[vm->ntimer_subs++] = (struct vm_timer_sub){fn, opaque, dev};

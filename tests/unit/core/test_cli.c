@@ -844,6 +844,20 @@ START_TEST(check_socket_in_missing_dir)
 }
 END_TEST
 
+START_TEST(timer_without_interrupt_controller)
+{
+	static const char ini[] = "[boot]\n"
+				  "format = raw\n"
+				  "kernel = k.bin\n"
+				  "load-address = 0x40080000\n"
+				  "[device timer]\n"
+				  "plugin = virt-timer\n";
+
+	EXACT(ini, ":5: [device timer]: no interrupt controller: add a [device] section with "
+		   "plugin = gicv2");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -907,6 +921,7 @@ int main(void)
 	tcase_add_test(tc, check_binds_no_socket);
 	tcase_add_test(tc, check_file_log_in_missing_dir);
 	tcase_add_test(tc, check_socket_in_missing_dir);
+	tcase_add_test(tc, timer_without_interrupt_controller);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -221,7 +221,7 @@ static int load_guest(struct vm *vm)
 	struct config *cfg = vm->cfg;
 	struct cfg_section *b = config_section(cfg, "boot");
 	char err[512] = "", *kernel = NULL, *initrd = NULL;
-	const char *fmt = "linux", *cmdline = NULL;
+	const char *fmt = "linux", *cmdline = NULL, *dtb;
 	int rc;
 
 	if (!b)
@@ -254,6 +254,19 @@ static int load_guest(struct vm *vm)
 	if (rc && rc != -ENOENT) {
 		free(kernel);
 		return rc;
+	}
+	/* A given DTB is used as it is: its /chosen says what the guest gets. */
+	if (!config_str(cfg, b, "dtb", &dtb) && strcmp(dtb, "auto")) {
+		for (const char *const *k = (const char *const[]){"initrd", "cmdline", NULL}; *k;
+		     k++) {
+			if (config_key(b, *k)) {
+				free(kernel);
+				free(initrd);
+				return config_error(cfg, b, *k, "not passed to the guest with dtb = "
+						    "PATH: put it in that DTB's /chosen, or use "
+						    "dtb = auto");
+			}
+		}
 	}
 	if (!config_str(cfg, b, "cmdline", &cmdline))
 		vm->cmdline = strdup(cmdline);

@@ -858,6 +858,23 @@ START_TEST(timer_without_interrupt_controller)
 }
 END_TEST
 
+/* A DTB given as a file is used as it is: cmdline would silently not reach the guest. */
+START_TEST(dtb_file_with_cmdline)
+{
+	char *good = write_text(dir(), "good.ini", base_ini), dtb[600];
+	const char *dump[] = {"--dump-dtb", dtb, "-c", good, NULL};
+	struct run *r;
+
+	snprintf(dtb, sizeof(dtb), "%s/given.dtb", dir());
+	r = run_avmm(dump);
+	ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+	EXACT(edit(7, "kernel = k.bin\ndtb = given.dtb\ncmdline = console=ttyAMA0\n"),
+	      ":9: [boot] cmdline: not passed to the guest with dtb = PATH: put it in that DTB's "
+	      "/chosen, or use dtb = auto");
+	free(good);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -922,6 +939,7 @@ int main(void)
 	tcase_add_test(tc, check_file_log_in_missing_dir);
 	tcase_add_test(tc, check_socket_in_missing_dir);
 	tcase_add_test(tc, timer_without_interrupt_controller);
+	tcase_add_test(tc, dtb_file_with_cmdline);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

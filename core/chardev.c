@@ -5,18 +5,20 @@
  * paused until chardev_accept_input(), so a full device never makes the loop
  * spin.
  *
- * Output must not hold a vCPU for long, and how to achieve that depends on
- * what the fd is:
+ * Output never waits: chardev_write() runs on a vCPU with the device lock
+ * held, and the I/O thread needs that lock for the device's input and timers.
+ * What does not go out at once is queued (bounded; beyond the bound output is
+ * dropped and counted) and flushed by the I/O thread when the fd is writable.
+ * How a write is kept from blocking depends on what the fd is:
  *  - our own fd (a unix client, or the terminal re-opened by name): it is
- *    non-blocking; what does not fit is queued (bounded) and flushed by the
- *    I/O thread; beyond the bound, output is dropped.
+ *    non-blocking.
+ *  - a pipe, socket or terminal we share with the parent (stdout | tee): we
+ *    must not set O_NONBLOCK on it (it is usually the same open file as
+ *    stderr and the shell's), so each write is gated by a poll with no
+ *    timeout and is at most a chunk that then cannot block (PIPE_BUF).
  *  - a regular file or device: plain write(), it does not block for long.
- *  - a pipe or socket we share with the parent (stdout | tee): we must not set
- *    O_NONBLOCK on it (it is usually the same open file as stderr and the
- *    shell's), so we poll for room and write chunks of at most PIPE_BUF,
- *    which then cannot block.  A stalled reader costs one bounded wait, after
- *    which output is dropped until the pipe drains: console output is kept
- *    whenever the reader keeps up, and the guest never hangs on it.
+ * A stalled reader thus costs queue space, never time: console output is kept
+ * whenever the reader keeps up, and the guest never waits for it.
  *
  * Locking: `chr->lock` nests inside the device lock and outside the I/O
  * thread's; it is never held while calling the device's handlers.
@@ -47,7 +49,6 @@
 
 #define CHR_OUTQ_SIZE (64u * 1024)
 #define CHR_RX_CHUNK 256
-#define CHR_WAIT_MS 1000      /* longest a write waits for a stalled pipe */
 #define CHR_CLOSE_DRAIN_MS 200 /* what close spends flushing queued output */
 #define CHR_ESC 0x01          /* Ctrl-A */
 
@@ -56,8 +57,8 @@ enum chr_kind { CHR_NULL, CHR_FILE, CHR_STDIO, CHR_UNIX };
 enum chr_out_mode {
 	OUT_NONE,  /* output dropped */
 	OUT_PLAIN, /* regular file or device */
-	OUT_WAIT,  /* shared pipe/socket/terminal: poll-gated chunks */
-	OUT_QUEUE, /* our own non-blocking fd, flushed by the I/O thread */
+	OUT_SHARED, /* shared blocking pipe/socket/terminal: poll-gated chunks, queued */
+	OUT_QUEUE,  /* our own non-blocking fd, queued */
 };
 
 struct avmm_chr {
@@ -74,8 +75,8 @@ struct avmm_chr {
 	int in_fd;  /* -1: no (more) input */
 	int out_fd; /* -1: output dropped */
 	enum chr_out_mode out_mode;
-	size_t out_chunk;  /* OUT_WAIT: largest write that cannot block */
-	bool out_stalled;  /* OUT_WAIT: the last wait timed out */
+	size_t out_chunk;  /* OUT_SHARED: largest write that cannot block */
+	bool out_watch;    /* out_fd has a watch of its own (not in_fd's) */
 	bool out_broken;   /* the output fd failed: drop from now on */
 	bool out_sock;     /* send() with MSG_NOSIGNAL */
 	int own_fd;        /* file, or the re-opened terminal: closed by us */
@@ -98,7 +99,7 @@ struct avmm_chr {
 	size_t stash_len;
 	struct avmm_timer *rx_timer;
 
-	/* OUT_QUEUE ring */
+	/* OUT_SHARED and OUT_QUEUE ring */
 	uint8_t *oq;
 	size_t oq_head, oq_len;
 	uint64_t dropped;
@@ -108,6 +109,7 @@ struct avmm_chr {
 
 static pthread_mutex_t stdio_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool stdio_busy;
+static bool check_only; /* --check: validate specs, open nothing */
 static void (*quit_fn)(void *opaque);
 static void *quit_opaque;
 
@@ -237,6 +239,23 @@ static void stdio_make_raw(int fd)
 	stdio_install_signals();
 }
 
+void chardev_set_check_only(bool on)
+{
+	pthread_mutex_lock(&stdio_mu);
+	check_only = on;
+	pthread_mutex_unlock(&stdio_mu);
+}
+
+static bool chr_check_only(void)
+{
+	bool on;
+
+	pthread_mutex_lock(&stdio_mu);
+	on = check_only;
+	pthread_mutex_unlock(&stdio_mu);
+	return on;
+}
+
 void chardev_set_quit_handler(void (*fn)(void *opaque), void *opaque)
 {
 	pthread_mutex_lock(&stdio_mu);
@@ -274,6 +293,17 @@ static void chr_print_help(void)
 
 /* ---- watches ------------------------------------------------------------ */
 
+static bool chr_out_queued(const struct avmm_chr *chr)
+{
+	return chr->out_mode == OUT_QUEUE || chr->out_mode == OUT_SHARED;
+}
+
+/* The I/O thread flushes the queue when out_fd is writable. */
+static bool chr_out_flusher(const struct avmm_chr *chr)
+{
+	return chr->io && (chr->out_watch || chr->kind == CHR_UNIX);
+}
+
 static void chr_update_watches_locked(struct avmm_chr *chr)
 {
 	unsigned in = 0, out = 0;
@@ -282,7 +312,7 @@ static void chr_update_watches_locked(struct avmm_chr *chr)
 		return;
 	if (chr->in_fd >= 0 && ((chr->have_handlers && !chr->rx_paused) || chr->client_gone))
 		in = AVMM_IO_IN;
-	if (chr->out_mode == OUT_QUEUE && chr->out_fd >= 0 && chr->oq_len)
+	if (chr_out_queued(chr) && chr->out_fd >= 0 && chr->oq_len)
 		out = AVMM_IO_OUT;
 
 	if (chr->in_fd >= 0 && chr->in_fd == chr->out_fd) {
@@ -290,7 +320,7 @@ static void chr_update_watches_locked(struct avmm_chr *chr)
 	} else {
 		if (chr->in_fd >= 0)
 			iothread_watch_update(chr->io, chr->in_fd, in);
-		if (chr->out_mode == OUT_QUEUE && chr->out_fd >= 0)
+		if (chr->out_watch)
 			iothread_watch_update(chr->io, chr->out_fd, out);
 	}
 	/* One client at a time: later ones wait in the backlog. */
@@ -299,83 +329,6 @@ static void chr_update_watches_locked(struct avmm_chr *chr)
 }
 
 /* ---- output ------------------------------------------------------------- */
-
-static ssize_t chr_sys_write(struct avmm_chr *chr, const void *buf, size_t len)
-{
-	if (chr->out_sock) {
-#ifdef MSG_NOSIGNAL
-		return send(chr->out_fd, buf, len, MSG_NOSIGNAL);
-#else
-		return send(chr->out_fd, buf, len, 0); /* SO_NOSIGPIPE is set */
-#endif
-	}
-	return write(chr->out_fd, buf, len);
-}
-
-static void chr_out_failed_locked(struct avmm_chr *chr)
-{
-	chr->dropped += chr->oq_len;
-	chr->oq_head = chr->oq_len = 0;
-	if (chr->kind == CHR_UNIX)
-		chr->client_gone = true; /* the I/O thread disconnects it */
-	else
-		chr->out_broken = true;
-	chr_update_watches_locked(chr);
-}
-
-static void chr_flush_locked(struct avmm_chr *chr)
-{
-	while (chr->oq_len && chr->out_fd >= 0) {
-		size_t n = min_sz(chr->oq_len, CHR_OUTQ_SIZE - chr->oq_head);
-		ssize_t r = chr_sys_write(chr, chr->oq + chr->oq_head, n);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				chr_out_failed_locked(chr);
-			break;
-		}
-		chr->oq_head = (chr->oq_head + (size_t)r) % CHR_OUTQ_SIZE;
-		chr->oq_len -= (size_t)r;
-	}
-	if (!chr->oq_len)
-		chr->oq_head = 0;
-	chr_update_watches_locked(chr);
-}
-
-static ssize_t chr_write_queue_locked(struct avmm_chr *chr, const uint8_t *buf, size_t len)
-{
-	size_t taken = 0, tail, n;
-
-	if (!chr->oq_len) {
-		ssize_t r;
-
-		do {
-			r = chr_sys_write(chr, buf, len);
-		} while (r < 0 && errno == EINTR);
-		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			chr_out_failed_locked(chr);
-			/* A vanished unix client is "no client": dropped, not failed. */
-			return chr->kind == CHR_UNIX ? (ssize_t)len : -EIO;
-		}
-		taken = r > 0 ? (size_t)r : 0;
-	}
-	/* Queue what did not fit, in at most two pieces around the ring end. */
-	n = min_sz(len - taken, CHR_OUTQ_SIZE - chr->oq_len);
-	tail = (chr->oq_head + chr->oq_len) % CHR_OUTQ_SIZE;
-	if (n) {
-		size_t first = min_sz(n, CHR_OUTQ_SIZE - tail);
-
-		memcpy(chr->oq + tail, buf + taken, first);
-		memcpy(chr->oq, buf + taken + first, n - first);
-		chr->oq_len += n;
-		taken += n;
-		chr_update_watches_locked(chr);
-	}
-	chr->dropped += len - taken;
-	return (ssize_t)taken;
-}
 
 /*
  * Wait up to `ms` for fd to take output: 1 ready, 0 timeout, -1 error (errno
@@ -405,34 +358,115 @@ static int chr_wait_writable(int fd, int ms)
 	return r;
 }
 
-static ssize_t chr_write_wait_locked(struct avmm_chr *chr, const uint8_t *buf, size_t len)
+/*
+ * One write that cannot block: returns the bytes written, or -1 with errno
+ * (EAGAIN when the fd has no room now).  A shared fd stays blocking, so it is
+ * written only when a poll without timeout says it has room, and then at most
+ * out_chunk bytes, which a pipe takes whole once writable.
+ */
+static ssize_t chr_write_some(struct avmm_chr *chr, const void *buf, size_t len)
+{
+	if (chr->out_mode == OUT_SHARED) {
+		int r = chr_wait_writable(chr->out_fd, 0);
+
+		if (r <= 0) {
+			if (r == 0)
+				errno = EAGAIN;
+			return -1;
+		}
+		len = min_sz(len, chr->out_chunk);
+	}
+	if (chr->out_sock) {
+#ifdef MSG_NOSIGNAL
+		return send(chr->out_fd, buf, len, MSG_NOSIGNAL);
+#else
+		return send(chr->out_fd, buf, len, 0); /* SO_NOSIGPIPE is set */
+#endif
+	}
+	return write(chr->out_fd, buf, len);
+}
+
+static void chr_out_failed_locked(struct avmm_chr *chr)
+{
+	chr->dropped += chr->oq_len;
+	chr->oq_head = chr->oq_len = 0;
+	if (chr->kind == CHR_UNIX)
+		chr->client_gone = true; /* the I/O thread disconnects it */
+	else
+		chr->out_broken = true;
+	chr_update_watches_locked(chr);
+}
+
+/*
+ * Write from buf until the fd has no room: returns the bytes written, or -1
+ * when the fd failed (already handled by chr_out_failed_locked).
+ */
+static ssize_t chr_write_room_locked(struct avmm_chr *chr, const uint8_t *buf, size_t len)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		int r = chr_wait_writable(chr->out_fd, chr->out_stalled ? 0 : CHR_WAIT_MS);
-		ssize_t w;
+		ssize_t r = chr_write_some(chr, buf + done, len - done);
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return done ? (ssize_t)done : -errno;
-		if (r == 0) {
-			/* Stalled reader: drop instead of holding the vCPU. */
-			chr->out_stalled = true;
-			chr->dropped += len - done;
-			break;
-		}
-		w = write(chr->out_fd, buf + done, min_sz(len - done, chr->out_chunk));
-		if (w < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+		if (r < 0) {
+			if (errno == EINTR)
 				continue;
-			return done ? (ssize_t)done : -errno;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			chr_out_failed_locked(chr);
+			return -1;
 		}
-		done += (size_t)w;
-		chr->out_stalled = false;
+		done += (size_t)r;
 	}
 	return (ssize_t)done;
+}
+
+static void chr_flush_locked(struct avmm_chr *chr)
+{
+	while (chr->oq_len && chr->out_fd >= 0) {
+		size_t n = min_sz(chr->oq_len, CHR_OUTQ_SIZE - chr->oq_head);
+		ssize_t r = chr_write_room_locked(chr, chr->oq + chr->oq_head, n);
+
+		if (r <= 0)
+			break;
+		chr->oq_head = (chr->oq_head + (size_t)r) % CHR_OUTQ_SIZE;
+		chr->oq_len -= (size_t)r;
+		if ((size_t)r < n)
+			break; /* no more room */
+	}
+	if (!chr->oq_len)
+		chr->oq_head = 0;
+	chr_update_watches_locked(chr);
+}
+
+static ssize_t chr_write_queue_locked(struct avmm_chr *chr, const uint8_t *buf, size_t len)
+{
+	size_t taken = 0, tail, n;
+
+	/* Without a watch nobody else flushes: do it before queueing more. */
+	if (chr->oq_len && !chr_out_flusher(chr))
+		chr_flush_locked(chr);
+	if (!chr->oq_len) {
+		ssize_t r = chr_write_room_locked(chr, buf, len);
+
+		if (r < 0) /* A vanished unix client is "no client": dropped, not failed. */
+			return chr->kind == CHR_UNIX ? (ssize_t)len : -EIO;
+		taken = (size_t)r;
+	}
+	/* Queue what did not fit, in at most two pieces around the ring end. */
+	n = chr->oq ? min_sz(len - taken, CHR_OUTQ_SIZE - chr->oq_len) : 0;
+	tail = (chr->oq_head + chr->oq_len) % CHR_OUTQ_SIZE;
+	if (n) {
+		size_t first = min_sz(n, CHR_OUTQ_SIZE - tail);
+
+		memcpy(chr->oq + tail, buf + taken, first);
+		memcpy(chr->oq, buf + taken + first, n - first);
+		chr->oq_len += n;
+		taken += n;
+		chr_update_watches_locked(chr);
+	}
+	chr->dropped += len - taken;
+	return (ssize_t)taken;
 }
 
 static ssize_t chr_write_plain_locked(struct avmm_chr *chr, const uint8_t *buf, size_t len)
@@ -445,9 +479,11 @@ static ssize_t chr_write_plain_locked(struct avmm_chr *chr, const uint8_t *buf, 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			/* Someone else made it non-blocking: wait a bounded time. */
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return done + (size_t)chr_write_wait_locked(chr, buf + done, len - done);
+			/* Someone else made it non-blocking: drop, never wait. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				chr->dropped += len - done;
+				break;
+			}
 			return done ? (ssize_t)done : -errno;
 		}
 		done += (size_t)w;
@@ -474,10 +510,8 @@ ssize_t chardev_write(struct avmm_chr *chr, const void *buf, size_t len)
 	} else {
 		switch (chr->out_mode) {
 		case OUT_QUEUE:
+		case OUT_SHARED:
 			ret = chr_write_queue_locked(chr, buf, len);
-			break;
-		case OUT_WAIT:
-			ret = chr_write_wait_locked(chr, buf, len);
 			break;
 		case OUT_PLAIN:
 			ret = chr_write_plain_locked(chr, buf, len);
@@ -724,7 +758,7 @@ static void chr_fd_ready(void *opaque, int fd, unsigned revents)
 	}
 	pthread_mutex_lock(&chr->lock);
 	is_in = fd == chr->in_fd;
-	is_out = fd == chr->out_fd && chr->out_mode == OUT_QUEUE;
+	is_out = fd == chr->out_fd && chr_out_queued(chr);
 	if (is_out && (revents & (AVMM_IO_OUT | AVMM_IO_ERR)) && !chr->closing)
 		chr_flush_locked(chr);
 	pthread_mutex_unlock(&chr->lock);
@@ -784,6 +818,41 @@ static int chr_alloc_queue(struct avmm_chr *chr)
 	return chr->oq ? 0 : -ENOMEM;
 }
 
+/*
+ * Without creating anything: would `path` be created (or, existing, written)?
+ * The messages are those the real open or bind would give.
+ */
+static int check_creatable(const char *path, const char *verb, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int ret;
+
+	if (!access(path, F_OK)) {
+		if (!strcmp(verb, "bind")) {
+			struct stat st;
+
+			/* A stale socket (a live one is refused before) is replaced. */
+			if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+				return 0;
+			errno = EADDRINUSE;
+		} else if (!access(path, W_OK)) {
+			return 0;
+		}
+		ret = -errno;
+		log_errbuf(err, errlen, "cannot %s '%s': %s", verb, path, strerror(errno));
+		return ret;
+	}
+	dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+	if (!dir)
+		return -ENOMEM;
+	ret = access(dir, W_OK | X_OK) ? -errno : 0;
+	free(dir);
+	if (ret)
+		log_errbuf(err, errlen, "cannot %s '%s': %s", verb, path, strerror(-ret));
+	return ret;
+}
+
 static int open_file(struct avmm_chr *chr, const char *path, char *err, size_t errlen)
 {
 	int ret;
@@ -792,6 +861,8 @@ static int open_file(struct avmm_chr *chr, const char *path, char *err, size_t e
 		log_errbuf(err, errlen, "file: needs a path");
 		return -EINVAL;
 	}
+	if (chr_check_only())
+		return check_creatable(path, "open", err, errlen);
 	/* Truncate, like QEMU's file backend: one run, one log. */
 	chr->own_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (chr->own_fd < 0) {
@@ -804,43 +875,54 @@ static int open_file(struct avmm_chr *chr, const char *path, char *err, size_t e
 	return 0;
 }
 
-static void stdio_setup_output(struct avmm_chr *chr)
+static int stdio_setup_output(struct avmm_chr *chr)
 {
 	struct stat st;
 	char name[256];
+	int ret;
 
 	if (isatty(STDOUT_FILENO)) {
+		ret = chr_alloc_queue(chr);
+		if (ret)
+			return ret;
 		/*
 		 * A private open file of the same terminal can be non-blocking
 		 * without touching the one shared with stderr and the shell.
 		 */
-		if (chr->io && ttyname_r(STDOUT_FILENO, name, sizeof(name)) == 0 &&
-		    chr_alloc_queue(chr) == 0) {
+		if (chr->io && ttyname_r(STDOUT_FILENO, name, sizeof(name)) == 0) {
 			int fd = open(name, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 
 			if (fd >= 0 && iothread_watch(chr->io, fd, 0, chr_fd_ready, chr,
 						      chr->devlock) == 0) {
 				chr->own_fd = chr->out_fd = fd;
 				chr->out_mode = OUT_QUEUE;
-				return;
+				chr->out_watch = true;
+				return 0;
 			}
 			if (fd >= 0)
 				close(fd);
 		}
-		chr->out_fd = STDOUT_FILENO;
-		chr->out_mode = OUT_WAIT;
 		chr->out_chunk = 64; /* a terminal takes this much once writable */
-		return;
-	}
-	if (fstat(STDOUT_FILENO, &st) < 0)
-		return; /* stdout closed: output dropped */
-	chr->out_fd = STDOUT_FILENO;
-	if (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-		chr->out_mode = OUT_PLAIN;
 	} else {
-		chr->out_mode = OUT_WAIT;
+		if (fstat(STDOUT_FILENO, &st) < 0)
+			return 0; /* stdout closed: output dropped */
+		if (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+			chr->out_fd = STDOUT_FILENO;
+			chr->out_mode = OUT_PLAIN;
+			return 0;
+		}
+		ret = chr_alloc_queue(chr);
+		if (ret)
+			return ret;
 		chr->out_chunk = PIPE_BUF;
 	}
+	chr->out_fd = STDOUT_FILENO;
+	chr->out_mode = OUT_SHARED;
+	/* Paused until something is queued; without it, writes flush the queue. */
+	if (chr->io && iothread_watch(chr->io, STDOUT_FILENO, 0, chr_fd_ready, chr,
+				      chr->devlock) == 0)
+		chr->out_watch = true;
+	return 0;
 }
 
 static int open_stdio(struct avmm_chr *chr, char *err, size_t errlen)
@@ -856,8 +938,14 @@ static int open_stdio(struct avmm_chr *chr, char *err, size_t errlen)
 	stdio_busy = true;
 	pthread_mutex_unlock(&stdio_mu);
 
+	if (chr_check_only())
+		return 0; /* the terminal is left as it is */
 	chr->escapes = true;
-	stdio_setup_output(chr);
+	ret = stdio_setup_output(chr);
+	if (ret) {
+		log_errbuf(err, errlen, "stdio: %s", strerror(-ret));
+		return ret;
+	}
 
 	if (!chr->io || fcntl(STDIN_FILENO, F_GETFL) < 0)
 		return 0; /* output only */
@@ -874,8 +962,11 @@ static int open_stdio(struct avmm_chr *chr, char *err, size_t errlen)
 	return 0;
 }
 
-/* An existing socket file nobody listens on is stale and may go. */
-static int unix_clear_stale(const struct sockaddr_un *sa, char *err, size_t errlen)
+/*
+ * An existing socket file nobody listens on is stale and may go (unless
+ * `keep`: --check only tells whether bind() would get the path).
+ */
+static int unix_clear_stale(const struct sockaddr_un *sa, bool keep, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, r, e;
@@ -893,7 +984,7 @@ static int unix_clear_stale(const struct sockaddr_un *sa, char *err, size_t errl
 		log_errbuf(err, errlen, "'%s' is in use by another listener", sa->sun_path);
 		return -EADDRINUSE;
 	}
-	if (e == ECONNREFUSED)
+	if (e == ECONNREFUSED && !keep)
 		unlink(sa->sun_path);
 	return 0;
 }
@@ -918,10 +1009,14 @@ static int open_unix(struct avmm_chr *chr, const char *path, char *err, size_t e
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (chr_check_only()) {
+		ret = unix_clear_stale(&sa, true, err, errlen);
+		return ret ? ret : check_creatable(path, "bind", err, errlen);
+	}
 	ret = chr_alloc_queue(chr);
 	if (ret)
 		return ret;
-	ret = unix_clear_stale(&sa, err, errlen);
+	ret = unix_clear_stale(&sa, false, err, errlen);
 	if (ret)
 		return ret;
 
@@ -1045,8 +1140,8 @@ void chardev_close(struct avmm_chr *chr)
 			fds[n++] = chr->listen_fd;
 		if (chr->kind == CHR_UNIX ? chr->client_fd >= 0 : chr->in_fd >= 0)
 			fds[n++] = chr->kind == CHR_UNIX ? chr->client_fd : chr->in_fd;
-		if (chr->own_fd >= 0 && chr->out_mode == OUT_QUEUE)
-			fds[n++] = chr->own_fd;
+		if (chr->out_watch)
+			fds[n++] = chr->out_fd;
 	}
 	pthread_mutex_unlock(&chr->lock);
 	for (i = 0; i < n; i++)
@@ -1055,7 +1150,7 @@ void chardev_close(struct avmm_chr *chr)
 
 	/* No callback runs any more. */
 	pthread_mutex_lock(&chr->lock);
-	if (chr->out_mode == OUT_QUEUE)
+	if (chr_out_queued(chr))
 		chr_drain_queue(chr);
 	pthread_mutex_unlock(&chr->lock);
 

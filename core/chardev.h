@@ -11,6 +11,7 @@
 #define AVMM_CORE_CHARDEV_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -31,6 +32,13 @@ ssize_t chardev_write(struct avmm_chr *chr, const void *buf, size_t len);
 int chardev_set_handlers(struct avmm_chr *chr, const struct avmm_chr_handlers *h,
 			 void *opaque);
 void chardev_accept_input(struct avmm_chr *chr);
+
+/*
+ * --check: from now on chardev_open() validates the spec (a file's or
+ * socket's directory must be usable) but creates, truncates and binds
+ * nothing, and leaves the terminal alone; the backends drop all output.
+ */
+void chardev_set_check_only(bool on);
 
 /* Called (on the I/O thread) when the user types the quit escape. */
 void chardev_set_quit_handler(void (*fn)(void *opaque), void *opaque);

@@ -8,21 +8,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <ini.h>
 
 /*
- * inih reports no line numbers to handlers in distro builds, so we feed it
- * through our own fgets-style reader and count lines there: the handler runs
- * before the next line is read, so `line` is the current key's line.
+ * inih is fed by our own reader, one physical line per call, so that:
+ *  - we count lines (distro builds report no line numbers to handlers): the
+ *    handler runs before the next line is read, so `line` is the key's line;
+ *  - we see each section header first and are the one authority on which
+ *    section a key belongs to (inih truncates section names at 49 bytes);
+ *  - lines of any length up to CFG_MAX_LINE work although inih's line buffer
+ *    is fixed when it is built (200 bytes in Debian's and Homebrew's): inih
+ *    gets the line's first part and finds the key and where its value starts,
+ *    and the handler takes the value from our whole copy of the line.
  */
+#define CFG_MAX_LINE 65536 /* far more than a kernel command line (2048 on arm64) */
+#define UTF8_BOM "\xef\xbb\xbf"
+
 struct parse_state {
 	struct config *cfg;
 	/* input: a FILE or a string */
 	FILE *fp;
 	const char *text;
 	int line;
+	char *full;         /* the current line, whole, without its newline */
+	size_t full_cap;
+	const char *handed; /* inih's line buffer, as our reader filled it */
+	size_t handed_len;  /* how much of `full` inih got */
+	bool cut;           /* inih got only the first part of the line */
+	bool skip;          /* the line is refused already: ignore it */
+	struct cfg_section *cur; /* the section the current line is in */
+	bool cur_has_keys;
 	int error_line; /* first error found by us, 0 if none */
 	char error[256];
 };
@@ -102,7 +120,18 @@ static void add_key(struct cfg_section *s, const char *name, const char *value, 
 	k->override = override;
 }
 
-/* Section headers are recognised here too, to learn their line numbers. */
+static struct cfg_section *find_device(struct config *cfg, const char *dev)
+{
+	for (size_t i = 0; i < cfg->nsections; i++)
+		if (cfg->sections[i].dev && !strcmp(cfg->sections[i].dev, dev))
+			return &cfg->sections[i];
+	return NULL;
+}
+
+/*
+ * Section headers are recognised here, where their line is known; inih's view
+ * of the same line is only checked against ours in the handler.
+ */
 static void note_section_header(struct parse_state *ps, const char *lineptr)
 {
 	const char *p = lineptr, *end;
@@ -110,10 +139,15 @@ static void note_section_header(struct parse_state *ps, const char *lineptr)
 	size_t n;
 	struct cfg_section *s;
 
+	if (ps->line == 1 && !strncmp(p, UTF8_BOM, 3))
+		p += 3; /* inih skips it too */
 	while (isspace((unsigned char)*p))
 		p++;
 	if (*p != '[')
 		return;
+	/* Until it is known, keys cannot go to the previous section. */
+	ps->cur = NULL;
+	ps->cur_has_keys = false;
 	end = strchr(p, ']');
 	if (!end)
 		return; /* inih reports the syntax error */
@@ -124,7 +158,7 @@ static void note_section_header(struct parse_state *ps, const char *lineptr)
 		end--;
 	n = (size_t)(end - p);
 	if (n >= sizeof(name)) {
-		set_error(ps, ps->line, "section name too long");
+		set_error(ps, ps->line, "section name longer than %zu characters", sizeof(name) - 1);
 		return;
 	}
 	memcpy(name, p, n);
@@ -134,71 +168,172 @@ static void note_section_header(struct parse_state *ps, const char *lineptr)
 		set_error(ps, ps->line, "duplicate section [%s] (first at line %d)", name, s->line);
 		return;
 	}
-	add_section(ps->cfg, name, ps->line);
+	s = add_section(ps->cfg, name, ps->line);
+	if (s->dev) {
+		struct cfg_section *other = find_device(ps->cfg, s->dev);
+
+		/* Devices share one namespace with the core sections (-s, lookups). */
+		if (!strcmp(s->dev, "machine") || !strcmp(s->dev, "boot"))
+			set_error(ps, ps->line, "[%s]: '%s' is the name of the [%s] section; call the "
+				  "device something else", name, s->dev, s->dev);
+		else if (other != s)
+			set_error(ps, ps->line, "duplicate device '%s' (first at line %d)", s->dev,
+				  other->line);
+	}
+	ps->cur = s;
+}
+
+/* Read the next whole line into ps->full, without its newline; -1 at the end. */
+static ssize_t read_line(struct parse_state *ps)
+{
+	ssize_t len;
+
+	if (ps->fp) {
+		len = getline(&ps->full, &ps->full_cap, ps->fp);
+		if (len < 0)
+			return -1;
+	} else {
+		const char *nl;
+
+		if (!*ps->text)
+			return -1;
+		nl = strchr(ps->text, '\n');
+		len = nl ? nl - ps->text + 1 : (ssize_t)strlen(ps->text);
+		if ((size_t)len >= ps->full_cap) {
+			ps->full_cap = (size_t)len + 1;
+			ps->full = xrealloc(ps->full, ps->full_cap);
+		}
+		memcpy(ps->full, ps->text, (size_t)len);
+		ps->full[len] = '\0';
+		ps->text += len;
+	}
+	if (len && ps->full[len - 1] == '\n')
+		ps->full[--len] = '\0';
+	return len;
+}
+
+/* True for a line that inih would take as the continuation of a value. */
+static bool is_continuation(const struct parse_state *ps)
+{
+	const char *p = ps->full;
+
+	if (!ps->cur_has_keys || !isspace((unsigned char)*p))
+		return false;
+	while (isspace((unsigned char)*p))
+		p++;
+	return *p && !strchr(INI_START_COMMENT_PREFIXES, *p);
 }
 
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse_state *ps = stream;
-	size_t len;
+	size_t n;
+	ssize_t len = read_line(ps);
 
-	if (ps->fp) {
-		if (!fgets(str, num, ps->fp))
-			return NULL;
-	} else {
-		const char *nl;
-
-		if (!*ps->text)
-			return NULL;
-		nl = strchr(ps->text, '\n');
-		len = nl ? (size_t)(nl - ps->text + 1) : strlen(ps->text);
-		if (len > (size_t)num - 1) {
-			/* Mimic fgets: hand over what fits, the rest follows. */
-			len = (size_t)num - 1;
-		}
-		memcpy(str, ps->text, len);
-		str[len] = '\0';
-		ps->text += len;
-	}
+	if (len < 0 || num < 2)
+		return NULL;
 	ps->line++;
-	len = strlen(str);
-	if (len == (size_t)num - 1 && str[len - 1] != '\n') {
-		int c;
-
-		/* inih would split the line; refuse instead of misparsing it. */
-		set_error(ps, ps->line, "line longer than %d characters", num - 2);
-		if (ps->fp) {
-			while ((c = fgetc(ps->fp)) != EOF && c != '\n')
-				;
-		} else {
-			const char *nl = strchr(ps->text, '\n');
-			ps->text = nl ? nl + 1 : ps->text + strlen(ps->text);
-		}
+	ps->cut = false;
+	ps->skip = false;
+	if (len > CFG_MAX_LINE) {
+		set_error(ps, ps->line, "line longer than %d characters", CFG_MAX_LINE);
+		ps->skip = true;
+	} else if (is_continuation(ps)) {
+		set_error(ps, ps->line, "indented line: INI reads it as more of the value above; "
+			  "remove the indentation, or join the lines");
+		ps->skip = true;
 	}
-	note_section_header(ps, str);
+	if (ps->skip) {
+		/* inih still gets a line: its line numbers must stay ours. */
+		memcpy(str, "\n", 2);
+		return str;
+	}
+	note_section_header(ps, ps->full);
+	n = (size_t)len;
+	if (n > (size_t)num - 2) {
+		/* Ends in a newline, so inih does not try to read the rest itself. */
+		n = (size_t)num - 2;
+		ps->cut = true;
+	}
+	memcpy(str, ps->full, n);
+	memcpy(str + n, "\n", 2);
+	ps->handed = str;
+	ps->handed_len = n;
 	return str;
+}
+
+/*
+ * The value of a line inih got only part of: from where inih found it in its
+ * buffer to where it would have ended it in the whole line, at an inline
+ * comment (a ';' after a blank) or the end, less blanks.  NULL if `value`
+ * is not in the buffer we filled (a different inih: we cannot tell).
+ */
+static const char *whole_value(struct parse_state *ps, const char *value)
+{
+	uintptr_t v = (uintptr_t)value, b = (uintptr_t)ps->handed;
+	char *full = ps->full;
+	size_t i, end;
+
+	if (v < b || v > b + ps->handed_len)
+		return NULL;
+	i = v - b;
+	/* inih stops at its own end of buffer: skip blanks it may have stopped at. */
+	while (isspace((unsigned char)full[i]))
+		i++;
+	for (end = i; full[end]; end++) {
+#if INI_ALLOW_INLINE_COMMENTS
+		if (strchr(INI_INLINE_COMMENT_PREFIXES, full[end]) && end &&
+		    isspace((unsigned char)full[end - 1]))
+			break;
+#endif
+	}
+	while (end > i && isspace((unsigned char)full[end - 1]))
+		end--;
+	full[end] = '\0';
+	return full + i;
+}
+
+/* inih's section, less the blanks inside the brackets, is a prefix of ours. */
+static bool same_section(const struct cfg_section *s, const char *section)
+{
+	size_t n;
+
+	while (isspace((unsigned char)*section))
+		section++;
+	n = strlen(section);
+	while (n && isspace((unsigned char)section[n - 1]))
+		n--;
+	return n && n <= strlen(s->name) && !strncmp(s->name, section, n);
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *ps = user;
-	struct cfg_section *s;
+	struct cfg_section *s = ps->cur;
 
-	if (!*section) {
+	if (ps->skip)
+		return 1; /* refused by the reader, reported there */
+	if (!*section || !s) {
 		set_error(ps, ps->line, "'%s' is outside any [section]", name);
 		return 0;
 	}
-	s = find_section_exact(ps->cfg, section);
-	if (!s) /* cannot happen: the reader saw the header */
-		s = add_section(ps->cfg, section, ps->line);
+	if (!same_section(s, section)) {
+		set_error(ps, ps->line, "cannot tell which section '%s' is in", name);
+		return 0;
+	}
+	if (ps->cut && !(value = whole_value(ps, value))) {
+		set_error(ps, ps->line, "line longer than %zu characters", ps->handed_len);
+		return 0;
+	}
 	for (size_t i = 0; i < s->nkeys; i++) {
 		if (!strcmp(s->keys[i].name, name)) {
-			set_error(ps, ps->line, "[%s] %s: duplicate key (first at line %d)", section,
+			set_error(ps, ps->line, "[%s] %s: duplicate key (first at line %d)", s->name,
 				  name, s->keys[i].line);
 			return 0;
 		}
 	}
 	add_key(s, name, value, ps->line, false);
+	ps->cur_has_keys = true;
 	return 1;
 }
 
@@ -248,16 +383,20 @@ int config_load(struct config *cfg, const char *path)
 	}
 	rc = ini_parse_stream(reader, &ps, handler, &ps);
 	fclose(ps.fp);
+	free(ps.full);
 	return finish_parse(cfg, &ps, rc);
 }
 
 int config_load_string(struct config *cfg, const char *name, const char *text)
 {
 	struct parse_state ps = {.cfg = cfg, .text = text};
+	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
 	set_paths(cfg, name);
-	return finish_parse(cfg, &ps, ini_parse_stream(reader, &ps, handler, &ps));
+	rc = ini_parse_stream(reader, &ps, handler, &ps);
+	free(ps.full);
+	return finish_parse(cfg, &ps, rc);
 }
 
 void config_free(struct config *cfg)

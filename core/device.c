@@ -252,6 +252,9 @@ static unsigned h_cpu_count(struct avmm_dev *dev)
 
 static int h_cpu_timer_subscribe(struct avmm_dev *dev, avmm_cpu_timer_fn fn, void *opaque)
 {
+	/* Without an interrupt controller the timers' PPIs would go nowhere. */
+	if (!irqroute_chip(dev->vm->irq))
+		return -ENODEV;
 	return cputimer_subscribe(dev->vm->timers, dev, &dev->lock, fn, opaque);
 }
 

@@ -15,6 +15,7 @@
 #include <avmm/version.h>
 #include <libfdt.h>
 
+#include "chardev.h"
 #include "config.h"
 #include "log.h"
 #include "plugin.h"
@@ -265,6 +266,9 @@ int main(int argc, char **argv)
 	vopt.builtin_plugin_dir = builtin;
 	vopt.timeout_s = (unsigned)timeout;
 
+	/* Nothing runs: a log file keeps its contents, no socket appears. */
+	if (check || dump_dtb)
+		chardev_set_check_only(true);
 	status = vm_build(&vm, &cfg, &vopt);
 	if (status) {
 		/* -EINVAL: a configuration problem, already reported precisely. */

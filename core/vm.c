@@ -152,9 +152,14 @@ static int load_plugin(struct vm *vm, struct cfg_section *s, struct plugin **out
 		return config_error(vm->cfg, s, "plugin",
 				    "missing: say which plugin implements this device, e.g. "
 				    "plugin = pl011");
-	rc = plugin_find(&vm->plugin_path, name, &path, err, sizeof(err));
-	if (rc)
+	if (strchr(name, '/')) {
+		/* A path: relative to the file, like every path in it. */
+		rc = config_path(vm->cfg, s, "plugin", &path);
+		if (rc)
+			return rc;
+	} else if ((rc = plugin_find(&vm->plugin_path, name, &path, err, sizeof(err)))) {
 		return config_error(vm->cfg, s, "plugin", "%s", err);
+	}
 	for (size_t i = 0; i < vm->nplugins; i++) {
 		if (!strcmp(vm->plugins[i]->path, path)) {
 			free(path);
@@ -219,7 +224,7 @@ static int load_guest(struct vm *vm)
 	struct config *cfg = vm->cfg;
 	struct cfg_section *b = config_section(cfg, "boot");
 	char err[512] = "", *kernel = NULL, *initrd = NULL;
-	const char *fmt = "linux", *cmdline = NULL;
+	const char *fmt = "linux", *cmdline = NULL, *dtb;
 	int rc;
 
 	if (!b)
@@ -252,6 +257,19 @@ static int load_guest(struct vm *vm)
 	if (rc && rc != -ENOENT) {
 		free(kernel);
 		return rc;
+	}
+	/* A given DTB is used as it is: its /chosen says what the guest gets. */
+	if (!config_str(cfg, b, "dtb", &dtb) && strcmp(dtb, "auto")) {
+		for (const char *const *k = (const char *const[]){"initrd", "cmdline", NULL}; *k;
+		     k++) {
+			if (config_key(b, *k)) {
+				free(kernel);
+				free(initrd);
+				return config_error(cfg, b, *k, "not passed to the guest with dtb = "
+						    "PATH: put it in that DTB's /chosen, or use "
+						    "dtb = auto");
+			}
+		}
 	}
 	if (!config_str(cfg, b, "cmdline", &cmdline))
 		vm->cmdline = strdup(cmdline);

@@ -89,6 +89,11 @@ static int vtimer_create(struct avmm_dev *dev, const struct avmm_host *host, voi
 		goto fail; /* already reported with file:line */
 
 	rc = host->cpu_timer_subscribe(dev, vtimer_event, s);
+	if (rc == -ENODEV) {
+		rc = host->cfg_error(dev, NULL, "no interrupt controller: add a [device] section "
+				     "with plugin = gicv2");
+		goto fail;
+	}
 	if (rc) {
 		snprintf(err, errlen, "cannot subscribe to the vCPU timers: %s", strerror(-rc));
 		goto fail;

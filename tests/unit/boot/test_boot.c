@@ -578,6 +578,39 @@ START_TEST(test_write_dtb)
 }
 END_TEST
 
+/* The RAM sizes in a "does not fit" message: have < need, whatever image_size says. */
+START_TEST(test_load_hostile_image_size)
+{
+	static const uint64_t sizes[] = { 0xfffffffffff00000ull, UINT64_MAX, 1ull << 63,
+					  UINT64_MAX - 0x7fffff };
+	const size_t klen = 1 * MiB;
+	struct guest_ram ram;
+	struct boot_layout l;
+	struct boot_params p = { .format = BOOT_LINUX };
+	char err[512];
+	size_t i;
+
+	ck_assert_int_eq(ram_alloc(&ram, RAM_BASE, 64 * MiB), 0);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *k = make_image(klen, 0, sizes[i], 0xa);
+		unsigned long long have = 0, need = 0;
+		const char *at;
+
+		p.kernel = write_file("Image", k, klen);
+		err[0] = '\0';
+		ck_assert_int_eq(boot_load(&ram, &p, &l, err, sizeof(err)), -E2BIG);
+		at = strstr(err, "does not fit in ");
+		ck_assert_msg(at && sscanf(at, "does not fit in %llu MiB of RAM: about %llu MiB",
+					   &have, &need) == 2, "err: %s", err);
+		ck_assert_uint_eq(have, 64);
+		ck_assert_msg(need > have, "image_size 0x%llx: %s", (unsigned long long)sizes[i],
+			      err);
+		free(k);
+	}
+	ram_free(&ram);
+}
+END_TEST
+
 static Suite *boot_suite(void)
 {
 	Suite *s = suite_create("boot");
@@ -596,6 +629,7 @@ static Suite *boot_suite(void)
 	tcase_add_test(load, test_load_gzip_corrupt);
 	tcase_add_test(load, test_load_gzip_bomb_bounded);
 	tcase_add_test(load, test_load_too_small);
+	tcase_add_test(load, test_load_hostile_image_size);
 	tcase_add_test(load, test_load_pre_3_17);
 	tcase_add_test(load, test_load_not_an_image);
 	tcase_add_test(load, test_load_missing);

@@ -853,13 +853,47 @@ START_TEST(test_stdio_output_tty)
 }
 END_TEST
 
+/*
+ * Fill a pipe through its write end, made non-blocking only meanwhile (it is
+ * the same open file as stdout); returns the bytes it took.
+ */
+static size_t pipe_fill(int wfd)
+{
+	char junk[4096];
+	size_t filled = 0;
+	ssize_t w;
+	int fl;
+
+	fl = fcntl(wfd, F_GETFL);
+	ck_assert_int_eq(fcntl(wfd, F_SETFL, fl | O_NONBLOCK), 0);
+	memset(junk, 'j', sizeof(junk));
+	while ((w = write(wfd, junk, sizeof(junk))) > 0)
+		filled += (size_t)w;
+	ck_assert_int_eq(fcntl(wfd, F_SETFL, fl), 0);
+	return filled;
+}
+
+/* Read n bytes of the pipe filler back. */
+static void pipe_drain_fill(int rfd, size_t n)
+{
+	static char got[1 << 20];
+	size_t i;
+
+	ck_assert_uint_le(n, sizeof(got));
+	ck_assert_uint_eq(read_exact(rfd, got, n, 3000), n);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(got[i], 'j');
+}
+
 START_TEST(test_stdio_output_pipe_bounded)
 {
+	static uint8_t big[128 * 1024], got[sizeof(big)];
 	struct avmm_chr *chr;
-	char err[128], junk[4096], got[8];
-	int p[2], fl;
+	char err[128];
+	size_t filled, i;
 	uint64_t t0;
 	ssize_t n;
+	int p[2];
 
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
@@ -868,36 +902,114 @@ START_TEST(test_stdio_output_pipe_bounded)
 	ck_assert_uint_eq(read_exact(p[0], got, 3, 3000), 3);
 	ck_assert_mem_eq(got, "abc", 3);
 
-	/* Fill the pipe through a separate non-blocking descriptor. */
-	fl = fcntl(p[1], F_GETFL);
-	fcntl(p[1], F_SETFL, fl | O_NONBLOCK);
-	memset(junk, 'j', sizeof(junk));
-	while (write(p[1], junk, sizeof(junk)) > 0)
-		;
-	fcntl(p[1], F_SETFL, fl);
-
-	/* A stalled reader costs one bounded wait, then nothing. */
+	/* A stalled reader costs no time: what does not fit is queued... */
+	filled = pipe_fill(p[1]);
 	t0 = clock_ns();
-	n = chardev_write(chr, "xyz", 3);
-	ck_assert_int_ge(n, 0);
-	ck_assert_int_lt(n, 3);
-	ck_assert_uint_lt(clock_ns() - t0, 3000 * MS);
+	ck_assert_int_eq(chardev_write(chr, "xyz", 3), 3);
+	ck_assert_uint_lt(clock_ns() - t0, 50 * MS);
+	/* ...up to a bound, beyond which it is dropped. */
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = pattern(i);
 	t0 = clock_ns();
-	ck_assert_int_eq(chardev_write(chr, "xyz", 3), 0);
-	ck_assert_uint_lt(clock_ns() - t0, 200 * MS);
+	n = chardev_write(chr, big, sizeof(big));
+	ck_assert_uint_lt(clock_ns() - t0, 50 * MS);
+	ck_assert_int_ge(n, 4096);
+	ck_assert_int_lt(n, (ssize_t)sizeof(big));
+	ck_assert_int_eq(chardev_write(chr, "!", 1), 0);
+	/* The shared stdout was not made non-blocking behind anyone's back. */
+	ck_assert_int_eq(fcntl(STDOUT_FILENO, F_GETFL) & O_NONBLOCK, 0);
 
-	/* Drained: output flows again. */
-	fl = fcntl(p[0], F_GETFL);
-	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
-	while (read(p[0], junk, sizeof(junk)) > 0)
-		;
-	fcntl(p[0], F_SETFL, fl);
+	/* Drained: the I/O thread sends the queue, in order, with no new write. */
+	pipe_drain_fill(p[0], filled);
+	ck_assert_uint_eq(read_exact(p[0], got, 3, 3000), 3);
+	ck_assert_mem_eq(got, "xyz", 3);
+	ck_assert_uint_eq(read_exact(p[0], got, (size_t)n, 3000), (size_t)n);
+	ck_assert_mem_eq(got, big, (size_t)n);
+	/* Output flows again, and exactly what was taken came out before it. */
 	ck_assert_int_eq(chardev_write(chr, "ok", 2), 2);
 	ck_assert_uint_eq(read_exact(p[0], got, 2, 3000), 2);
 	ck_assert_mem_eq(got, "ok", 2);
 	chardev_close(chr);
 	close(p[0]);
 	close(p[1]);
+}
+END_TEST
+
+/* Another device's timer, under its own lock. */
+struct tick {
+	pthread_mutex_t lock, mu;
+	pthread_cond_t cv;
+	uint64_t fired_at;
+};
+
+static void tick_fn(void *opaque)
+{
+	struct tick *t = opaque;
+
+	pthread_mutex_lock(&t->mu);
+	t->fired_at = clock_ns();
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+}
+
+/*
+ * A stalled stdout must cost the writer no time, so the device lock it holds
+ * does not stall the I/O thread: that device's own input, and another
+ * device's timer queued behind it, go on as usual.
+ */
+START_TEST(test_stdio_stalled_output_holds_nobody)
+{
+	struct tick tk = { .fired_at = 0 };
+	struct avmm_timer *timer;
+	struct avmm_chr *chr;
+	uint64_t deadline, end, t0, dt, worst = 0, fired;
+	char err[128];
+	int out[2], in[2];
+
+	pthread_mutex_init(&tk.lock, NULL);
+	pthread_mutex_init(&tk.mu, NULL);
+	pthread_cond_init(&tk.cv, NULL);
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(dup2(out[1], STDOUT_FILENO), STDOUT_FILENO);
+	ck_assert_int_eq(dup2(in[0], STDIN_FILENO), STDIN_FILENO);
+	ck_assert_int_eq(chardev_open(io, "stdio", &dev.lock, &chr, err, sizeof(err)), 0);
+	ck_assert_int_eq(chardev_set_handlers(chr, &dev_handlers, &dev), 0);
+	ck_assert_int_eq(iothread_timer_new(io, tick_fn, &tk, &tk.lock, &timer), 0);
+	pipe_fill(out[1]);
+
+	/* Input makes the I/O thread want the device lock the writer holds. */
+	ck_assert_int_eq(write(in[1], "in", 2), 2);
+	deadline = clock_ns() + 20 * MS;
+	iothread_timer_mod(timer, deadline);
+	/* The guest prints steadily, as a vCPU does: device lock held per write. */
+	end = clock_ns() + 3000 * MS;
+	for (;;) {
+		pthread_mutex_lock(&dev.lock);
+		t0 = clock_ns();
+		ck_assert_int_ge(chardev_write(chr, "guest output\n", 13), 0);
+		dt = clock_ns() - t0;
+		pthread_mutex_unlock(&dev.lock);
+		worst = dt > worst ? dt : worst;
+		pthread_mutex_lock(&tk.mu);
+		fired = tk.fired_at;
+		pthread_mutex_unlock(&tk.mu);
+		if (fired || clock_ns() > end)
+			break;
+		usleep(1000);
+	}
+	ck_assert_uint_ne(fired, 0);
+	ck_assert_uint_lt(fired - deadline, 100 * MS);
+	ck_assert_uint_lt(worst, 50 * MS);
+	ck_assert(dev_wait_len(2, 3000));
+	ck_assert_mem_eq(dev.buf, "in", 2);
+
+	iothread_timer_free(timer);
+	chardev_close(chr);
+	close(out[0]);
+	close(out[1]);
+	close(in[0]);
+	close(in[1]);
 }
 END_TEST
 
@@ -925,6 +1037,7 @@ static Suite *chardev_suite(void)
 	tcase_add_test(tc, test_stdio_pipe_eof);
 	tcase_add_test(tc, test_stdio_output_tty);
 	tcase_add_test(tc, test_stdio_output_pipe_bounded);
+	tcase_add_test(tc, test_stdio_stalled_output_holds_nobody);
 	suite_add_tcase(s, tc);
 	return s;
 }

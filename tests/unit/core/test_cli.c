@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -653,6 +656,225 @@ START_TEST(shipped_configs_check)
 }
 END_TEST
 
+/* ---- config and boot edge cases ------------------------------------------ */
+
+/* Beyond inih's 200-byte line buffer, with the lines after it still counted. */
+START_TEST(long_line_accepted)
+{
+	static char repl[6000];
+	int n;
+
+	n = snprintf(repl, sizeof(repl), "kernel = k.bin\ncmdline = ");
+	for (int i = 0; i < 4500; i++)
+		repl[n++] = i % 16 == 15 ? ' ' : 'c';
+	snprintf(repl + n, sizeof(repl) - (size_t)n, "\ncmdlin = quiet\n");
+	EXACT(edit(7, repl), ":9: [boot] cmdlin: unknown key (misspelt, or not supported here)");
+}
+END_TEST
+
+START_TEST(device_named_boot)
+{
+	EXACT(edit(21, "[device boot]\n"),
+	      ":21: [device boot]: 'boot' is the name of the [boot] section; call the device "
+	      "something else");
+}
+END_TEST
+
+START_TEST(device_named_machine)
+{
+	EXACT(edit(21, "[device machine]\n"),
+	      ":21: [device machine]: 'machine' is the name of the [machine] section; call the "
+	      "device something else");
+}
+END_TEST
+
+START_TEST(device_name_after_two_blanks)
+{
+	EXACT(append("\n[device  uart0]\nplugin = pl011\n"),
+	      ":24: duplicate device 'uart0' (first at line 15)");
+}
+END_TEST
+
+START_TEST(device_name_after_tab)
+{
+	EXACT(append("\n[device\tuart0]\nplugin = pl011\n"),
+	      ":24: duplicate device 'uart0' (first at line 15)");
+}
+END_TEST
+
+/* A byte-order mark before the first header: the section is still line 1's. */
+START_TEST(section_after_bom)
+{
+	static char ini[8192];
+
+	snprintf(ini, sizeof(ini), "\xef\xbb\xbf[device uart1]\nbase = 0x09001000\nirq = 2\n%s",
+		 base_ini);
+	EXACT(ini, ":1: [device uart1] plugin: missing: say which plugin implements this device, "
+		   "e.g. plugin = pl011");
+}
+END_TEST
+
+START_TEST(section_with_inner_blanks)
+{
+	static char ini[8192];
+
+	snprintf(ini, sizeof(ini), "[ machine ]\ncpus = 0\n%s", strstr(base_ini, "memory ="));
+	EXACT(ini, ":2: [machine] cpus: 0 vCPUs: use 1 to 8 (GICv2 limit)");
+}
+END_TEST
+
+/* inih keeps 49 bytes of a section name; the keys must stay with their header. */
+START_TEST(section_with_long_name)
+{
+	EXACT(append("\n[device uart_with_a_name_longer_than_what_inih_keeps_of_it]\n"
+		     "plugin = pl011\nbase = 0x09001000\nchardev = null\n"),
+	      ":24: [device uart_with_a_name_longer_than_what_inih_keeps_of_it] irq: missing: "
+	      "this device needs an interrupt line");
+}
+END_TEST
+
+START_TEST(indented_continuation_line)
+{
+	EXACT(edit(3, "memory = 64M\n  cpus = 2\n"),
+	      ":4: indented line: INI reads it as more of the value above; remove the "
+	      "indentation, or join the lines");
+}
+END_TEST
+
+/* A plugin named by a path is found relative to the file, not the cwd. */
+START_TEST(plugin_path_relative_to_file)
+{
+	char ini[8192], want[1024], sub[600], link[700], target[600];
+	const char *so = strstr(AVMM_BIN, ".exe") ? "" : ".so";
+
+	snprintf(sub, sizeof(sub), "%s/sub", dir());
+	snprintf(link, sizeof(link), "%s/tp_newminor%s", sub, so);
+	snprintf(target, sizeof(target), "%s/tp_newminor%s", TP_DIR, so);
+	ck_assert(mkdir(sub, 0755) == 0 || errno == EEXIST);
+	ck_assert(symlink(target, link) == 0 || errno == EEXIST);
+	snprintf(ini, sizeof(ini), "%s\n[device t]\nplugin = sub/tp_newminor%s\n", base_ini, so);
+	snprintf(want, sizeof(want),
+		 ":25: [device t] plugin: %s: built for plugin ABI 1.1, this avmm provides 1.0; "
+		 "rebuild the plugin against this avmm's headers",
+		 link);
+	EXACT(ini, want);
+}
+END_TEST
+
+static struct run *check_ini(const char *ini)
+{
+	char *path = write_text(dir(), "c.ini", ini);
+	const char *args[] = {"--check", "-c", path, NULL};
+	struct run *r = run_avmm(args);
+
+	free(path);
+	return r;
+}
+
+/* --check runs nothing: a log file keeps what the last run wrote. */
+START_TEST(check_keeps_file_log)
+{
+	char repl[700], *log = write_text(dir(), "uart.log", "last run\n");
+	struct run *r;
+	char got[64] = "";
+	FILE *f;
+
+	snprintf(repl, sizeof(repl), "chardev = file:%s\n", log);
+	r = check_ini(edit(19, repl));
+	ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+	f = fopen(log, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+	fclose(f);
+	ck_assert_str_eq(got, "last run\n");
+	free(log);
+}
+END_TEST
+
+/* ...nor binds a socket: a stale one stays as it was, for the real run. */
+START_TEST(check_binds_no_socket)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char repl[700];
+	struct stat before, after;
+	struct run *r;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/console.sock", dir());
+	unlink(sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd); /* stale: nobody listens */
+	ck_assert_int_eq(stat(sa.sun_path, &before), 0);
+	snprintf(repl, sizeof(repl), "chardev = unix:%s\n", sa.sun_path);
+	r = check_ini(edit(19, repl));
+	ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+	ck_assert_int_eq(stat(sa.sun_path, &after), 0);
+	ck_assert(S_ISSOCK(after.st_mode));
+	ck_assert_uint_eq(after.st_ino, before.st_ino);
+	unlink(sa.sun_path);
+}
+END_TEST
+
+/* And still refuses what the run would refuse. */
+START_TEST(check_file_log_in_missing_dir)
+{
+	char repl[700], want[1400];
+
+	snprintf(repl, sizeof(repl), "chardev = file:%s/no-such-dir/uart.log\n", dir());
+	snprintf(want, sizeof(want),
+		 ":19: [device uart0] chardev: 'file:%s/no-such-dir/uart.log': cannot open "
+		 "'%s/no-such-dir/uart.log': No such file or directory",
+		 dir(), dir());
+	EXACT(edit(19, repl), want);
+}
+END_TEST
+
+START_TEST(check_socket_in_missing_dir)
+{
+	char repl[700], want[1400];
+
+	snprintf(repl, sizeof(repl), "chardev = unix:%s/no-such-dir/s\n", dir());
+	snprintf(want, sizeof(want),
+		 ":19: [device uart0] chardev: 'unix:%s/no-such-dir/s': cannot bind "
+		 "'%s/no-such-dir/s': No such file or directory",
+		 dir(), dir());
+	EXACT(edit(19, repl), want);
+}
+END_TEST
+
+START_TEST(timer_without_interrupt_controller)
+{
+	static const char ini[] = "[boot]\n"
+				  "format = raw\n"
+				  "kernel = k.bin\n"
+				  "load-address = 0x40080000\n"
+				  "[device timer]\n"
+				  "plugin = virt-timer\n";
+
+	EXACT(ini, ":5: [device timer]: no interrupt controller: add a [device] section with "
+		   "plugin = gicv2");
+}
+END_TEST
+
+/* A DTB given as a file is used as it is: cmdline would silently not reach the guest. */
+START_TEST(dtb_file_with_cmdline)
+{
+	char *good = write_text(dir(), "good.ini", base_ini), dtb[600];
+	const char *dump[] = {"--dump-dtb", dtb, "-c", good, NULL};
+	struct run *r;
+
+	snprintf(dtb, sizeof(dtb), "%s/given.dtb", dir());
+	r = run_avmm(dump);
+	ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+	EXACT(edit(7, "kernel = k.bin\ndtb = given.dtb\ncmdline = console=ttyAMA0\n"),
+	      ":9: [boot] cmdline: not passed to the guest with dtb = PATH: put it in that DTB's "
+	      "/chosen, or use dtb = auto");
+	free(good);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -702,6 +924,22 @@ int main(void)
 	tcase_add_test(tc, list_plugins_with_config_path);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, shipped_configs_check);
+	tcase_add_test(tc, long_line_accepted);
+	tcase_add_test(tc, device_named_boot);
+	tcase_add_test(tc, device_named_machine);
+	tcase_add_test(tc, device_name_after_two_blanks);
+	tcase_add_test(tc, device_name_after_tab);
+	tcase_add_test(tc, section_after_bom);
+	tcase_add_test(tc, section_with_inner_blanks);
+	tcase_add_test(tc, section_with_long_name);
+	tcase_add_test(tc, indented_continuation_line);
+	tcase_add_test(tc, plugin_path_relative_to_file);
+	tcase_add_test(tc, check_keeps_file_log);
+	tcase_add_test(tc, check_binds_no_socket);
+	tcase_add_test(tc, check_file_log_in_missing_dir);
+	tcase_add_test(tc, check_socket_in_missing_dir);
+	tcase_add_test(tc, timer_without_interrupt_controller);
+	tcase_add_test(tc, dtb_file_with_cmdline);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

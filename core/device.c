@@ -227,9 +227,13 @@ static int h_irq_claim(struct avmm_dev *dev, const char *key, unsigned *line)
 				   "no interrupt controller: add a [device] section with plugin = "
 				   "gicv2");
 	if (v >= vm->irqchip_ops->nr_lines) {
-		h_cfg_error(dev, key, "line %llu is outside %s's lines 0-%u",
-			    (unsigned long long)v, vm->irqchip->name,
-			    vm->irqchip_ops->nr_lines - 1);
+		if (vm->irqchip_ops->nr_lines)
+			h_cfg_error(dev, key, "line %llu is outside %s's lines 0-%u",
+				    (unsigned long long)v, vm->irqchip->name,
+				    vm->irqchip_ops->nr_lines - 1);
+		else
+			h_cfg_error(dev, key, "line %llu: %s has no interrupt lines",
+				    (unsigned long long)v, vm->irqchip->name);
 		return -ERANGE;
 	}
 	if (vm->line_owner[v] && vm->line_owner[v] != dev) {
@@ -285,10 +289,11 @@ static int h_irqchip_register(struct avmm_dev *dev, const struct avmm_irqchip_op
 		      AVMM_IRQCHIP_OPS_SIZE_V1_0))
 		return -EINVAL;
 	ops = &dev->irqchip_ops;
-	if (!ops->set_line || !ops->set_ppi || !ops->fdt_cells || !ops->nr_lines ||
-	    !ops->interrupt_cells || ops->interrupt_cells > 8)
+	/* nr_lines may be 0: a GIC without SPIs is architecturally valid. */
+	if (!ops->set_line || !ops->set_ppi || !ops->fdt_cells || !ops->interrupt_cells ||
+	    ops->interrupt_cells > 8)
 		return -EINVAL;
-	vm->line_owner = calloc(ops->nr_lines, sizeof(*vm->line_owner));
+	vm->line_owner = calloc(ops->nr_lines ? ops->nr_lines : 1, sizeof(*vm->line_owner));
 	if (!vm->line_owner)
 		return -ENOMEM;
 	vm->irqchip = dev;

@@ -10,6 +10,8 @@
 
 #include <libfdt.h>
 
+#include "config.h" /* the core's value parsers: the same syntax, by construction */
+
 /*
  * A plugin breaking the host contract must fail its test loudly, also in
  * release builds where FAKE_CHECK() is compiled out.
@@ -328,16 +330,12 @@ static int h_cfg_str(struct avmm_dev *dev, const char *key, const char **value)
 static int h_cfg_u64(struct avmm_dev *dev, const char *key, uint64_t *value)
 {
 	const char *v = lookup(dev, key);
-	char *end;
 	if (!v)
 		return -ENOENT;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (errno || end == v || *end) {
+	if (config_parse_u64(v, value)) {
 		dev->cfg_errors++;
 		return -EINVAL;
 	}
-	*value = x;
 	return 0;
 }
 
@@ -346,11 +344,7 @@ static int h_cfg_bool(struct avmm_dev *dev, const char *key, bool *value)
 	const char *v = lookup(dev, key);
 	if (!v)
 		return -ENOENT;
-	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "yes"))
-		*value = true;
-	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "no"))
-		*value = false;
-	else {
+	if (config_parse_bool(v, value)) {
 		dev->cfg_errors++;
 		return -EINVAL;
 	}

@@ -65,9 +65,14 @@ static bool ppi_level(struct avmm_dev *d, unsigned cpu, unsigned ppi)
 	return d->ppi_level[cpu][ppi];
 }
 
+/* The vCPU's input as any device drove it: only the irqchip may. */
 static bool cpu_irq(unsigned cpu)
 {
-	return devs[CDEV_CHIP].cpu_irq[cpu];
+	bool level = false;
+
+	for (unsigned d = 0; d < CDEV_COUNT; d++)
+		level |= devs[d].cpu_irq[cpu];
+	return level;
 }
 
 static unsigned plugin_bugs(struct avmm_dev *d)

@@ -212,7 +212,9 @@ struct avmm_host {
 
 	/*
 	 * Map [base, base + size) to `ops`.  Overlaps with RAM or other regions
-	 * are reported (citing `cfg_key`'s line when given) and fail with -EEXIST.
+	 * are reported (citing `cfg_key`'s line when given) and fail with -EEXIST;
+	 * -ENOSPC past a per-device limit of regions (8).  The core keeps its
+	 * own copy of *ops.
 	 */
 	int (*mmio_register)(struct avmm_dev *dev, const char *cfg_key, uint64_t base,
 			     uint64_t size, const struct avmm_mmio_ops *ops, void *opaque);

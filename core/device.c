@@ -23,6 +23,31 @@
 
 #define GUEST_LOG_BURST 10
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Copy a plugin's ops struct (whose first member is its uint32_t struct_size)
+ * into core-owned storage.  A plugin built against an older minor has a
+ * shorter struct: accept anything from the 1.0 size up, read no byte past
+ * its struct_size, and zero the members it lacks.
+ */
+static bool ops_copy(void *dst, size_t dst_size, const void *src, size_t v1_0_size)
+{
+	uint32_t n;
+
+	if (!src)
+		return false;
+	memcpy(&n, src, sizeof(n));
+	if (n < v1_0_size)
+		return false;
+	if (n > dst_size)
+		n = (uint32_t)dst_size;
+	memset(dst, 0, dst_size);
+	memcpy(dst, src, n);
+	memcpy(dst, &n, sizeof(n)); /* what the plugin provided, for later tests */
+	return true;
+}
+
 /* ---- logging ---- */
 
 static void h_vlog(struct avmm_dev *dev, unsigned flags, const char *fmt, va_list ap)
@@ -98,19 +123,25 @@ static int h_mmio_register(struct avmm_dev *dev, const char *cfg_key, uint64_t b
 	struct vm *vm = dev->vm;
 	struct cfg_key *k = cfg_key ? config_key(dev->sec, cfg_key) : NULL;
 	const struct mmio_region *other;
+	struct avmm_mmio_ops *copy;
 	struct mmio_region r = {
-		.base = base, .size = size, .ops = ops, .opaque = opaque, .dev = dev,
+		.base = base, .size = size, .opaque = opaque, .dev = dev,
 		.cfg_line = k ? k->line : dev->sec->line,
 	};
 	int rc;
 
 	if (vm->running)
 		return -EBUSY;
-	if (!ops || ops->struct_size < sizeof(*ops) || !ops->read || !ops->write ||
-	    !(ops->valid_sizes & (AVMM_SIZE_1 | AVMM_SIZE_2 | AVMM_SIZE_4 | AVMM_SIZE_8))) {
+	if (dev->nmmio == ARRAY_LEN(dev->mmio_ops))
+		return -ENOSPC;
+	copy = &dev->mmio_ops[dev->nmmio];
+	if (!ops_copy(copy, sizeof(*copy), ops, AVMM_MMIO_OPS_SIZE_V1_0) || !copy->read ||
+	    !copy->write ||
+	    !(copy->valid_sizes & (AVMM_SIZE_1 | AVMM_SIZE_2 | AVMM_SIZE_4 | AVMM_SIZE_8))) {
 		h_log(dev, AVMM_LOG_ERROR, "plugin bug: incomplete avmm_mmio_ops");
 		return -EINVAL;
 	}
+	r.ops = copy;
 	if (!size)
 		return h_cfg_error(dev, cfg_key, "MMIO region of size 0");
 	if (base + (size - 1) < base)
@@ -135,6 +166,8 @@ static int h_mmio_register(struct avmm_dev *dev, const char *cfg_key, uint64_t b
 			    other->cfg_line);
 		return -EEXIST;
 	}
+	if (!rc)
+		dev->nmmio++;
 	return rc;
 }
 
@@ -196,7 +229,10 @@ static int h_irq_claim(struct avmm_dev *dev, const char *key, unsigned *line)
 		return h_cfg_error(dev, key,
 				   "no interrupt controller: add a [device] section with plugin = "
 				   "gicv2");
-	if (rc == -ERANGE)
+	if (rc == -ERANGE && !irqroute_nr_lines(rt))
+		h_cfg_error(dev, key, "line %llu: %s has no interrupt lines", (unsigned long long)v,
+			    irqroute_chip(rt)->name);
+	else if (rc == -ERANGE)
 		h_cfg_error(dev, key, "line %llu is outside %s's lines 0-%u",
 			    (unsigned long long)v, irqroute_chip(rt)->name,
 			    irqroute_nr_lines(rt) - 1);
@@ -229,7 +265,11 @@ static int h_irqchip_register(struct avmm_dev *dev, const struct avmm_irqchip_op
 		h_log(dev, AVMM_LOG_ERROR, "plugin bug: irqchip_register without AVMM_PLUGIN_IRQCHIP");
 		return -EPERM;
 	}
-	rc = irqroute_register_chip(vm->irq, dev, ops, opaque, &dev->lock, vm->next_phandle);
+	if (!ops_copy(&dev->irqchip_ops, sizeof(dev->irqchip_ops), ops,
+		      AVMM_IRQCHIP_OPS_SIZE_V1_0))
+		return -EINVAL;
+	rc = irqroute_register_chip(vm->irq, dev, &dev->irqchip_ops, opaque, &dev->lock,
+				    vm->next_phandle);
 	if (rc == -EEXIST)
 		return h_cfg_error(dev, NULL, "a second interrupt controller; [device %s] is one",
 				   irqroute_chip(vm->irq)->name);
@@ -357,15 +397,33 @@ static void h_chr_accept_input(struct avmm_chr *chr)
 
 /* ---- I/O thread ---- */
 
+/*
+ * The device's own lists of watches and timers change only in its serialised
+ * calls (create, callbacks, destroy), so they need no lock of their own.
+ */
 static int h_io_watch(struct avmm_dev *dev, int fd, unsigned events, avmm_io_fn fn,
 		      void *opaque)
 {
-	return iothread_watch(dev->vm->io, fd, events, fn, opaque, &dev->lock);
+	int rc;
+
+	if (dev->nwatch == ARRAY_LEN(dev->watch_fd))
+		return -ENOSPC;
+	rc = iothread_watch(dev->vm->io, fd, events, fn, opaque, &dev->lock);
+	if (!rc)
+		dev->watch_fd[dev->nwatch++] = fd;
+	return rc;
 }
 
 static int h_io_unwatch(struct avmm_dev *dev, int fd)
 {
-	return iothread_unwatch(dev->vm->io, fd);
+	/* Only its own: the fd may be another device's or a chardev's. */
+	for (unsigned i = 0; i < dev->nwatch; i++) {
+		if (dev->watch_fd[i] == fd) {
+			dev->watch_fd[i] = dev->watch_fd[--dev->nwatch];
+			return iothread_unwatch(dev->vm->io, fd);
+		}
+	}
+	return -ENOENT;
 }
 
 static int h_timer_new(struct avmm_dev *dev, avmm_timer_fn fn, void *opaque,
@@ -373,7 +431,7 @@ static int h_timer_new(struct avmm_dev *dev, avmm_timer_fn fn, void *opaque,
 {
 	int rc;
 
-	if (dev->ntimers == sizeof(dev->timers) / sizeof(dev->timers[0]))
+	if (dev->ntimers == ARRAY_LEN(dev->timers))
 		return -ENOSPC;
 	rc = iothread_timer_new(dev->vm->io, fn, opaque, &dev->lock, timer);
 	if (!rc)
@@ -393,8 +451,20 @@ static void h_timer_del(struct avmm_timer *timer)
 
 static void h_timer_free(struct avmm_timer *timer)
 {
-	/* Freed for real with the device, so a stale pointer stays harmless. */
-	iothread_timer_del(timer);
+	pthread_mutex_t *lock = iothread_timer_lock(timer);
+	struct avmm_dev *dev;
+
+	if (!lock)
+		return;
+	/* Every plugin timer is created with its device's lock. */
+	dev = (struct avmm_dev *)((char *)lock - offsetof(struct avmm_dev, lock));
+	for (unsigned i = 0; i < dev->ntimers; i++) {
+		if (dev->timers[i] == timer) {
+			dev->timers[i] = dev->timers[--dev->ntimers];
+			iothread_timer_free(timer);
+			return;
+		}
+	}
 }
 
 static uint64_t h_clock_ns(void)
@@ -449,6 +519,7 @@ int device_create(struct vm *vm, struct cfg_section *sec, struct plugin *plugin,
 		  struct avmm_dev **out)
 {
 	struct avmm_dev *dev = calloc(1, sizeof(*dev));
+	pthread_mutexattr_t attr;
 	char err[512] = "";
 	int rc;
 
@@ -458,7 +529,10 @@ int device_create(struct vm *vm, struct cfg_section *sec, struct plugin *plugin,
 	dev->name = sec->dev;
 	dev->sec = sec;
 	dev->plugin = plugin;
-	pthread_mutex_init(&dev->lock, NULL);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&dev->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	*out = dev;
 
 	rc = plugin->desc->create(dev, &device_host, &dev->instance, err, sizeof(err));
@@ -480,6 +554,9 @@ void device_destroy(struct avmm_dev *dev)
 		return;
 	if (dev->instance)
 		dev->plugin->desc->destroy(dev->instance);
+	/* What the plugin left behind: no callback may outlive the device. */
+	for (unsigned i = 0; i < dev->nwatch; i++)
+		iothread_unwatch(dev->vm->io, dev->watch_fd[i]);
 	for (unsigned i = 0; i < dev->ntimers; i++)
 		iothread_timer_free(dev->timers[i]);
 	for (unsigned i = 0; i < dev->nchr; i++)

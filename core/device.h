@@ -21,14 +21,30 @@ struct avmm_dev {
 	struct cfg_section *sec;
 	struct plugin *plugin;
 	void *instance;
-	/* Serialises every call into the instance (see <avmm/avmm.h>). */
+	/*
+	 * Serialises every call into the instance (see <avmm/avmm.h>).
+	 * Recursive: a callback's call into the host may lead back into this
+	 * very device (an irqchip driving its own line) on the same thread.
+	 */
 	pthread_mutex_t lock;
 	struct log_ratelimit rl_guest;
 	struct log_ratelimit rl_unimp;
 	struct avmm_chr *chr[4];
 	unsigned nchr;
+	/* Live timers (timer_free releases the slot); freed with the device. */
 	struct avmm_timer *timers[16];
 	unsigned ntimers;
+	/* fds this device watches: only it may unwatch them. */
+	int watch_fd[8];
+	unsigned nwatch;
+	/*
+	 * Core-owned copies of the plugin's ops structs, zero-filled past the
+	 * plugin's struct_size, so the core never reads beyond what an older
+	 * plugin provided.  Memory-map regions and vm->irqchip_ops point here.
+	 */
+	struct avmm_mmio_ops mmio_ops[8];
+	unsigned nmmio;
+	struct avmm_irqchip_ops irqchip_ops;
 };
 
 extern const struct avmm_host device_host;

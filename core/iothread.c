@@ -738,6 +738,12 @@ void iothread_timer_free(struct avmm_timer *t)
 	pthread_mutex_unlock(&io->mu);
 }
 
+pthread_mutex_t *iothread_timer_lock(const struct avmm_timer *t)
+{
+	/* Set once at creation and never changed: no io->mu needed. */
+	return t ? t->lock : NULL;
+}
+
 void iothread_kick(struct iothread *io)
 {
 	if (!io)

@@ -34,6 +34,8 @@ int iothread_timer_new(struct iothread *io, avmm_timer_fn fn, void *opaque,
 void iothread_timer_mod(struct avmm_timer *timer, uint64_t deadline_ns);
 void iothread_timer_del(struct avmm_timer *timer);
 void iothread_timer_free(struct avmm_timer *timer);
+/* The lock given at iothread_timer_new: how the core finds a timer's device. */
+pthread_mutex_t *iothread_timer_lock(const struct avmm_timer *timer);
 
 /* Make the loop re-evaluate its watches now (from any thread). */
 void iothread_kick(struct iothread *io);

@@ -53,11 +53,11 @@ int irqroute_register_chip(struct irqroute *rt, struct avmm_dev *chip,
 {
 	if (rt->chip)
 		return -EEXIST;
-	if (!ops || ops->struct_size < sizeof(*ops) || !ops->set_line || !ops->set_ppi ||
-	    !ops->fdt_cells || !ops->nr_lines || !ops->interrupt_cells ||
-	    ops->interrupt_cells > 8)
+	/* nr_lines may be 0: a GIC without SPIs is architecturally valid. */
+	if (!ops || !ops->set_line || !ops->set_ppi ||
+	    !ops->fdt_cells || !ops->interrupt_cells || ops->interrupt_cells > 8)
 		return -EINVAL;
-	rt->line_owner = calloc(ops->nr_lines, sizeof(*rt->line_owner));
+	rt->line_owner = calloc(ops->nr_lines ? ops->nr_lines : 1, sizeof(*rt->line_owner));
 	if (!rt->line_owner)
 		return -ENOMEM;
 	rt->chip = chip;

@@ -27,7 +27,8 @@ void irqroute_set_sink(struct irqroute *rt, irqroute_sink_fn fn, void *opaque);
 
 /*
  * Make `chip` the machine's interrupt controller; `lock` serialises every call
- * into its ops.  -EEXIST if there is one already, -EINVAL for incomplete ops.
+ * into its ops.  `ops` is a full-size copy (the device layer pads an older
+ * plugin's struct) that outlives the registration.  -EEXIST if there is one already, -EINVAL for incomplete ops.
  */
 int irqroute_register_chip(struct irqroute *rt, struct avmm_dev *chip,
 			   const struct avmm_irqchip_ops *ops, void *opaque,

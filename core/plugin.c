@@ -8,9 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The size of a 1.0 descriptor: what every 1.x plugin must at least provide. */
-#define DESC_V1_0_SIZE (offsetof(struct avmm_plugin_desc, reset) + sizeof(void (*)(void *)))
-
 int plugin_path_add(struct plugin_path *pp, const char *dirs)
 {
 	const char *p = dirs;
@@ -92,11 +89,13 @@ int plugin_check_desc(const struct avmm_plugin_desc *d, const char *path, char *
 			 path, d->abi_major, d->abi_minor, AVMM_ABI_MAJOR, AVMM_ABI_MINOR);
 		return -EPROTO;
 	}
-	if (d->struct_size < DESC_V1_0_SIZE) {
+	/* Not sizeof: that grows with every minor and would refuse older plugins. */
+	if (d->struct_size < AVMM_PLUGIN_DESC_SIZE_V1_0) {
 		snprintf(err, errlen,
 			 "%s: descriptor is %u bytes, ABI %u.%u needs at least %zu (was it built "
 			 "with AVMM_PLUGIN_DEFINE?)",
-			 path, d->struct_size, d->abi_major, d->abi_minor, DESC_V1_0_SIZE);
+			 path, d->struct_size, d->abi_major, d->abi_minor,
+			 (size_t)AVMM_PLUGIN_DESC_SIZE_V1_0);
 		return -EPROTO;
 	}
 	if (!d->name || !*d->name || !d->create || !d->destroy) {
@@ -138,10 +137,22 @@ int plugin_load(const char *path, const char *expect_name, struct plugin *out, c
 		dlclose(h);
 		return rc;
 	}
+	/*
+	 * The core reads its own copy: members a plugin of an older minor lacks
+	 * read as zero (absent) instead of as whatever follows its descriptor.
+	 */
+	out->desc_copy = calloc(1, sizeof(*out->desc_copy));
 	out->path = strdup(path);
 	out->handle = h;
-	out->desc = d;
-	return out->path ? 0 : -ENOMEM;
+	if (!out->desc_copy || !out->path) {
+		plugin_unload(out);
+		return -ENOMEM;
+	}
+	memcpy(out->desc_copy, d, d->struct_size < sizeof(*d) ? d->struct_size : sizeof(*d));
+	if (out->desc_copy->struct_size > sizeof(*d))
+		out->desc_copy->struct_size = sizeof(*d);
+	out->desc = out->desc_copy;
+	return 0;
 }
 
 void plugin_unload(struct plugin *p)
@@ -149,5 +160,6 @@ void plugin_unload(struct plugin *p)
 	if (p->handle)
 		dlclose(p->handle);
 	free(p->path);
+	free(p->desc_copy);
 	memset(p, 0, sizeof(*p));
 }

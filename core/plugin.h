@@ -16,7 +16,8 @@
 struct plugin {
 	char *path;
 	void *handle;
-	const struct avmm_plugin_desc *desc;
+	const struct avmm_plugin_desc *desc; /* desc_copy once loaded */
+	struct avmm_plugin_desc *desc_copy;  /* zero past the plugin's struct_size */
 };
 
 /* Ordered plugin search path (config plugin-path, AVMM_PLUGIN_PATH, built-in). */

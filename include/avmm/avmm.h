@@ -15,10 +15,17 @@
  *    minor >= m.  Anything else is refused with both versions named.
  *  - Functions return 0 or a negative errno value unless documented otherwise.
  *
+ *  - The core accepts any struct at least as large as its 1.0 layout
+ *    (AVMM_*_SIZE_V1_0 below) and treats members past the caller's
+ *    struct_size as absent (zero): an older plugin keeps loading after a
+ *    minor bump.
+ *
  * Concurrency: the core serialises every call into one device instance (MMIO
  * handlers, I/O-thread callbacks, timer callbacks, irqchip inputs, cpu-timer
  * events) with a per-device lock, so a plugin needs no locking of its own.
- * Calls made from inside such a callback back into the host are allowed.
+ * Calls made from inside such a callback back into the host are allowed, also
+ * when they lead back into the same instance (an irqchip driving its own line
+ * gets its set_line() called re-entrantly, on the same thread).
  */
 #ifndef AVMM_AVMM_H
 #define AVMM_AVMM_H
@@ -42,6 +49,12 @@ extern "C" {
 #define AVMM_EXPORT
 #define AVMM_PRINTF(fmt, args)
 #endif
+
+/*
+ * Size of `type` up to and including `member`: the size a struct had in the
+ * ABI minor whose last member that was.
+ */
+#define AVMM_SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 
 /* One configured device instance; owned by the core, opaque to plugins. */
 struct avmm_dev;
@@ -89,6 +102,7 @@ struct avmm_mmio_ops {
 	int (*read)(void *opaque, unsigned cpu, uint64_t offset, unsigned size, uint64_t *value);
 	int (*write)(void *opaque, unsigned cpu, uint64_t offset, unsigned size, uint64_t value);
 };
+#define AVMM_MMIO_OPS_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_mmio_ops, write)
 
 /* ---- interrupts --------------------------------------------------------- */
 
@@ -122,6 +136,7 @@ struct avmm_irqchip_ops {
 	/* Encode one specifier into `interrupt_cells` cells (host byte order). */
 	int (*fdt_cells)(void *opaque, const struct avmm_irq_spec *spec, uint32_t *cells);
 };
+#define AVMM_IRQCHIP_OPS_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_irqchip_ops, fdt_cells)
 
 /* The per-vCPU timers whose output level the accelerator reports. */
 enum avmm_cpu_timer {
@@ -144,6 +159,7 @@ struct avmm_chr_handlers {
 	size_t (*can_receive)(void *opaque);
 	void (*receive)(void *opaque, const uint8_t *buf, size_t len);
 };
+#define AVMM_CHR_HANDLERS_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_chr_handlers, receive)
 
 /* ---- I/O thread --------------------------------------------------------- */
 
@@ -196,7 +212,9 @@ struct avmm_host {
 
 	/*
 	 * Map [base, base + size) to `ops`.  Overlaps with RAM or other regions
-	 * are reported (citing `cfg_key`'s line when given) and fail with -EEXIST.
+	 * are reported (citing `cfg_key`'s line when given) and fail with -EEXIST;
+	 * -ENOSPC past a per-device limit of regions (8).  The core keeps its
+	 * own copy of *ops.
 	 */
 	int (*mmio_register)(struct avmm_dev *dev, const char *cfg_key, uint64_t base,
 			     uint64_t size, const struct avmm_mmio_ops *ops, void *opaque);
@@ -207,7 +225,10 @@ struct avmm_host {
 	 * -EBUSY when another device holds it.
 	 */
 	int (*irq_claim)(struct avmm_dev *dev, const char *key, unsigned *line);
-	/* Drive a claimed line.  Level semantics: set, then clear. */
+	/*
+	 * Drive a line this device claimed.  Level semantics: set, then clear.
+	 * Any other line is left alone and logged as a plugin bug.
+	 */
 	void (*irq_set)(struct avmm_dev *dev, unsigned line, bool level);
 	/* Drive a PPI of one vCPU (the timer plugin). */
 	void (*ppi_set)(struct avmm_dev *dev, unsigned cpu, unsigned ppi, bool level);
@@ -258,21 +279,33 @@ struct avmm_host {
 				void *opaque);
 	void (*chr_accept_input)(struct avmm_chr *chr);
 
-	/* I/O thread: fd readiness callbacks (one watch per fd) and timers. */
+	/*
+	 * I/O thread: fd readiness callbacks (one watch per fd, -EEXIST for a
+	 * second) and timers.  A device can only unwatch its own watches
+	 * (-ENOENT otherwise); once io_unwatch returns the callback is not
+	 * running and never runs again.
+	 */
 	int (*io_watch)(struct avmm_dev *dev, int fd, unsigned events, avmm_io_fn fn,
 			void *opaque);
 	int (*io_unwatch)(struct avmm_dev *dev, int fd);
+	/* -ENOSPC past a per-device limit of live (not yet freed) timers. */
 	int (*timer_new)(struct avmm_dev *dev, avmm_timer_fn fn, void *opaque,
 			 struct avmm_timer **timer);
 	/* Arm for an absolute CLOCK_MONOTONIC deadline in ns; re-arming moves it. */
 	void (*timer_mod)(struct avmm_timer *timer, uint64_t deadline_ns);
+	/* Disarm: the callback does not run until the next timer_mod. */
 	void (*timer_del)(struct avmm_timer *timer);
+	/*
+	 * Disarm and free, releasing the slot.  Once it returns the callback is
+	 * not running and never runs again; the pointer is invalid.
+	 */
 	void (*timer_free)(struct avmm_timer *timer);
 	uint64_t (*clock_ns)(void);
 
 	/* Ask the VM to stop; `status` becomes avmm's exit status. */
 	void (*vm_request_exit)(struct avmm_dev *dev, int status);
 };
+#define AVMM_HOST_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_host, vm_request_exit)
 
 /* ---- the plugin descriptor ---------------------------------------------- */
 
@@ -301,6 +334,7 @@ struct avmm_plugin_desc {
 	/* Optional: return to power-on state (guest SYSTEM_RESET). */
 	void (*reset)(void *instance);
 };
+#define AVMM_PLUGIN_DESC_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_plugin_desc, reset)
 
 #define AVMM_PLUGIN_SYMBOL "avmm_plugin"
 

@@ -2,11 +2,15 @@
 #include "fakehost.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libfdt.h>
+
+#include "config.h" /* the core's value parsers: the same syntax, by construction */
 
 /*
  * A plugin breaking the host contract must fail its test loudly, also in
@@ -26,10 +30,18 @@ static struct avmm_dev *clock_owner;
 
 void fake_init(struct avmm_dev *dev, const char *name, unsigned ncpus)
 {
+	pthread_mutexattr_t attr;
+
 	memset(dev, 0, sizeof(*dev));
 	dev->name = name;
 	dev->ncpus = ncpus;
+	dev->nr_lines = FAKE_MAX_LINES;
 	dev->now_ns = 1000000000ull;
+	/* Recursive like the core's: a callback may lead back into its device. */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&dev->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	clock_owner = dev;
 }
 
@@ -37,6 +49,24 @@ void fake_fini(struct avmm_dev *dev)
 {
 	free(dev->ram);
 	dev->ram = NULL;
+	if (dev->plugin_bugs)
+		fprintf(stderr, "fake host: [%s] %u plugin bug(s), last: %s\n", dev->name,
+			dev->plugin_bugs, dev->last_log);
+	FAKE_CHECK(dev->plugin_bugs == 0);
+}
+
+/* What the core logs as "plugin bug" and refuses: counted, and fatal at fini. */
+AVMM_PRINTF(2, 3) static void plugin_bug(struct avmm_dev *dev, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dev->last_log, sizeof(dev->last_log), fmt, ap);
+	va_end(ap);
+	dev->plugin_bugs++;
+	dev->errors++;
+	if (getenv("FAKEHOST_VERBOSE"))
+		fprintf(stderr, "[%s] plugin bug: %s\n", dev->name, dev->last_log);
 }
 
 void fake_set(struct avmm_dev *dev, const char *key, const char *value)
@@ -81,28 +111,54 @@ static struct fake_region *find_region(struct avmm_dev *dev, uint64_t addr)
 	return NULL;
 }
 
+/* Mirror the core's dispatch: such accesses never reach the device. */
+static bool access_ok(struct avmm_dev *dev, const struct fake_region *r, uint64_t off,
+		      unsigned size)
+{
+	if (!(r->ops.valid_sizes & size) || (size & (size - 1)) ||
+	    (!r->ops.allow_unaligned && (off & (size - 1))) || size > r->size - off) {
+		dev->guest_errors++;
+		return false;
+	}
+	return true;
+}
+
 int fake_read(struct avmm_dev *dev, unsigned cpu, uint64_t addr, unsigned size, uint64_t *v)
 {
 	struct fake_region *r = find_region(dev, addr);
+	uint64_t val = 0;
+	int rc;
+
 	*v = 0;
 	if (!r)
 		return -EFAULT;
-	/* Mirror the core: invalid widths and misalignment never reach the device. */
-	if (!(r->ops->valid_sizes & size) ||
-	    (!r->ops->allow_unaligned && (addr - r->base) % size))
+	if (!access_ok(dev, r, addr - r->base, size))
 		return 0;
-	return r->ops->read(r->opaque, cpu, addr - r->base, size, v);
+	pthread_mutex_lock(&dev->lock);
+	rc = r->ops.read(r->opaque, cpu, addr - r->base, size, &val);
+	pthread_mutex_unlock(&dev->lock);
+	if (rc)
+		dev->guest_errors++;
+	else
+		*v = size == 8 ? val : val & ((1ull << (size * 8)) - 1);
+	return rc;
 }
 
 int fake_write(struct avmm_dev *dev, unsigned cpu, uint64_t addr, unsigned size, uint64_t v)
 {
 	struct fake_region *r = find_region(dev, addr);
+	int rc;
+
 	if (!r)
 		return -EFAULT;
-	if (!(r->ops->valid_sizes & size) ||
-	    (!r->ops->allow_unaligned && (addr - r->base) % size))
+	if (!access_ok(dev, r, addr - r->base, size))
 		return 0;
-	return r->ops->write(r->opaque, cpu, addr - r->base, size, v);
+	pthread_mutex_lock(&dev->lock);
+	rc = r->ops.write(r->opaque, cpu, addr - r->base, size, v);
+	pthread_mutex_unlock(&dev->lock);
+	if (rc)
+		dev->guest_errors++;
+	return rc;
 }
 
 uint32_t fake_rd32(struct avmm_dev *dev, unsigned cpu, uint64_t addr)
@@ -129,6 +185,8 @@ size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len)
 {
 	struct avmm_chr *c = &dev->chr;
 	size_t done = 0;
+
+	pthread_mutex_lock(&dev->lock);
 	while (c->h && done < len) {
 		size_t room = c->h->can_receive(c->opaque);
 		if (!room)
@@ -138,29 +196,87 @@ size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len)
 		c->h->receive(c->opaque, buf + done, room);
 		done += room;
 	}
+	pthread_mutex_unlock(&dev->lock);
 	return done;
 }
 
+/* Like the core's I/O thread: due timers earliest first, each once per pass. */
 void fake_advance(struct avmm_dev *dev, uint64_t ns)
 {
+	bool fired[FAKE_MAX_TIMERS] = {false};
+
+	pthread_mutex_lock(&dev->lock);
 	dev->now_ns += ns;
-	for (bool fired = true; fired;) {
-		fired = false;
+	for (;;) {
+		struct avmm_timer *t = NULL;
+		unsigned ti = 0;
+
 		for (unsigned i = 0; i < FAKE_MAX_TIMERS; i++) {
-			struct avmm_timer *t = &dev->timers[i];
-			if (t->used && t->deadline && t->deadline <= dev->now_ns) {
-				t->deadline = 0;
-				t->fn(t->opaque);
-				fired = true;
+			struct avmm_timer *c = &dev->timers[i];
+
+			if (!c->used || !c->deadline || c->deadline > dev->now_ns || fired[i])
+				continue;
+			if (!t || c->deadline < t->deadline) {
+				t = c;
+				ti = i;
+			}
+		}
+		if (!t)
+			break;
+		fired[ti] = true;
+		t->deadline = 0; /* before the call, so the callback may re-arm */
+		t->fn(t->opaque);
+	}
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void fake_io_poll(struct avmm_dev *dev)
+{
+	struct pollfd pfd[FAKE_MAX_WATCHES];
+	unsigned n = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	for (unsigned i = 0; i < dev->nwatches; i++) {
+		const struct fake_watch *w = &dev->watches[i];
+
+		if (!w->events)
+			continue;
+		pfd[n++] = (struct pollfd){
+			.fd = w->fd,
+			.events = (short)((w->events & AVMM_IO_IN ? POLLIN : 0) |
+					  (w->events & AVMM_IO_OUT ? POLLOUT : 0)),
+		};
+	}
+	if (n && poll(pfd, n, 0) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			unsigned ev = 0;
+
+			if (pfd[i].revents & POLLIN)
+				ev |= AVMM_IO_IN;
+			if (pfd[i].revents & POLLOUT)
+				ev |= AVMM_IO_OUT;
+			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
+				ev |= AVMM_IO_ERR;
+			/* An earlier callback may have removed this watch. */
+			for (unsigned j = 0; ev && j < dev->nwatches; j++) {
+				struct fake_watch *w = &dev->watches[j];
+
+				if (w->fd == pfd[i].fd && (ev &= w->events | AVMM_IO_ERR)) {
+					w->fn(w->opaque, w->fd, ev);
+					break;
+				}
 			}
 		}
 	}
+	pthread_mutex_unlock(&dev->lock);
 }
 
 void fake_cpu_timer(struct avmm_dev *dev, unsigned cpu, enum avmm_cpu_timer t, bool level)
 {
 	FAKE_CHECK(dev->timer_fn);
+	pthread_mutex_lock(&dev->lock);
 	dev->timer_fn(dev->timer_opaque, cpu, t, level);
+	pthread_mutex_unlock(&dev->lock);
 }
 
 /* ---- the host table ---- */
@@ -214,16 +330,12 @@ static int h_cfg_str(struct avmm_dev *dev, const char *key, const char **value)
 static int h_cfg_u64(struct avmm_dev *dev, const char *key, uint64_t *value)
 {
 	const char *v = lookup(dev, key);
-	char *end;
 	if (!v)
 		return -ENOENT;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (errno || end == v || *end) {
+	if (config_parse_u64(v, value)) {
 		dev->cfg_errors++;
 		return -EINVAL;
 	}
-	*value = x;
 	return 0;
 }
 
@@ -232,35 +344,77 @@ static int h_cfg_bool(struct avmm_dev *dev, const char *key, bool *value)
 	const char *v = lookup(dev, key);
 	if (!v)
 		return -ENOENT;
-	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "yes"))
-		*value = true;
-	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "no"))
-		*value = false;
-	else {
+	if (config_parse_bool(v, value)) {
 		dev->cfg_errors++;
 		return -EINVAL;
 	}
 	return 0;
 }
 
+static void cfg_verror(struct avmm_dev *dev, const char *key, const char *fmt, va_list ap)
+{
+	int n = snprintf(dev->last_log, sizeof(dev->last_log), "%s: ", key ? key : "");
+
+	vsnprintf(dev->last_log + n, sizeof(dev->last_log) - (size_t)n, fmt, ap);
+	dev->cfg_errors++;
+}
+
 static int h_cfg_error(struct avmm_dev *dev, const char *key, const char *fmt, ...)
 {
 	va_list ap;
-	(void)key;
 	va_start(ap, fmt);
-	vsnprintf(dev->last_log, sizeof(dev->last_log), fmt, ap);
+	cfg_verror(dev, key, fmt, ap);
 	va_end(ap);
-	dev->cfg_errors++;
 	return -EINVAL;
+}
+
+/* The core's ops_copy(): from the 1.0 size up, zero past struct_size. */
+static bool ops_copy(void *dst, size_t dst_size, const void *src, size_t v1_0_size)
+{
+	uint32_t n;
+
+	if (!src)
+		return false;
+	memcpy(&n, src, sizeof(n));
+	if (n < v1_0_size)
+		return false;
+	if (n > dst_size)
+		n = (uint32_t)dst_size;
+	memset(dst, 0, dst_size);
+	memcpy(dst, src, n);
+	return true;
 }
 
 static int h_mmio_register(struct avmm_dev *dev, const char *cfg_key, uint64_t base,
 			   uint64_t size, const struct avmm_mmio_ops *ops, void *opaque)
 {
-	(void)cfg_key;
-	if (!size || !ops || ops->struct_size < sizeof(*ops) || dev->nregions == FAKE_MAX_REGIONS)
+	struct fake_region r = {.base = base, .size = size, .opaque = opaque};
+
+	if (dev->nregions == FAKE_MAX_REGIONS)
+		return -ENOSPC;
+	if (!ops_copy(&r.ops, sizeof(r.ops), ops, AVMM_MMIO_OPS_SIZE_V1_0) || !r.ops.read ||
+	    !r.ops.write ||
+	    !(r.ops.valid_sizes & (AVMM_SIZE_1 | AVMM_SIZE_2 | AVMM_SIZE_4 | AVMM_SIZE_8))) {
+		plugin_bug(dev, "incomplete avmm_mmio_ops");
 		return -EINVAL;
-	dev->regions[dev->nregions++] = (struct fake_region){base, size, ops, opaque};
+	}
+	if (!size)
+		return h_cfg_error(dev, cfg_key, "MMIO region of size 0");
+	if (base + (size - 1) < base)
+		return h_cfg_error(dev, cfg_key, "MMIO region wraps around");
+	if (dev->ram_size && base < dev->ram_base + dev->ram_size && dev->ram_base < base + size) {
+		h_cfg_error(dev, cfg_key, "MMIO overlaps RAM");
+		return -EEXIST;
+	}
+	for (unsigned i = 0; i < dev->nregions; i++) {
+		const struct fake_region *o = &dev->regions[i];
+
+		if (base <= o->base + (o->size - 1) && o->base <= base + (size - 1)) {
+			h_cfg_error(dev, cfg_key, "MMIO overlaps another region");
+			return -EEXIST;
+		}
+	}
+	dev->regions[dev->nregions++] = r;
 	return 0;
 }
 
@@ -268,40 +422,72 @@ static int h_irq_claim(struct avmm_dev *dev, const char *key, unsigned *line)
 {
 	uint64_t v;
 	int rc = h_cfg_u64(dev, key, &v);
+
+	/* As in the core: a missing line is a reported configuration error. */
+	if (rc == -ENOENT)
+		return h_cfg_error(dev, key, "missing: this device needs an interrupt line");
 	if (rc)
 		return rc;
-	if (v >= FAKE_MAX_LINES)
+	if (v >= dev->nr_lines) {
+		h_cfg_error(dev, key, "line %llu is outside the irqchip's lines",
+			    (unsigned long long)v);
 		return -ERANGE;
+	}
+	dev->line_claimed[v] = true;
 	*line = (unsigned)v;
 	return 0;
 }
 
 static void h_irq_set(struct avmm_dev *dev, unsigned line, bool level)
 {
-	FAKE_CHECK(line < FAKE_MAX_LINES);
+	if (line >= dev->nr_lines || !dev->line_claimed[line]) {
+		plugin_bug(dev, "drives unclaimed interrupt line %u", line);
+		return;
+	}
 	if (level && !dev->line_level[line])
 		dev->line_edges[line]++;
 	dev->line_level[line] = level;
+	if (dev->irqchip) /* an irqchip driving its own line */
+		dev->irqchip->set_line(dev->irqchip_opaque, line, level);
 }
 
 static void h_ppi_set(struct avmm_dev *dev, unsigned cpu, unsigned ppi, bool level)
 {
-	FAKE_CHECK(cpu < FAKE_MAX_CPUS && ppi < 32);
+	if (cpu >= dev->ncpus || ppi >= 32) {
+		plugin_bug(dev, "PPI %u of CPU %u: no such CPU or PPI", ppi, cpu);
+		return;
+	}
 	dev->ppi_level[cpu][ppi] = level;
+	if (dev->irqchip)
+		dev->irqchip->set_ppi(dev->irqchip_opaque, cpu, ppi, level);
 }
 
 static int h_irqchip_register(struct avmm_dev *dev, const struct avmm_irqchip_ops *ops,
 			      void *opaque, uint32_t *phandle)
 {
-	dev->irqchip = ops;
+	struct avmm_irqchip_ops *c = &dev->irqchip_copy;
+
+	if (dev->irqchip)
+		return h_cfg_error(dev, NULL, "a second interrupt controller");
+	if (!ops_copy(c, sizeof(*c), ops, AVMM_IRQCHIP_OPS_SIZE_V1_0) || !c->set_line ||
+	    !c->set_ppi || !c->fdt_cells || !c->interrupt_cells ||
+	    c->interrupt_cells > 8)
+		return -EINVAL;
+	dev->irqchip = c;
 	dev->irqchip_opaque = opaque;
+	if (c->nr_lines < FAKE_MAX_LINES)
+		dev->nr_lines = c->nr_lines;
 	*phandle = 1;
 	return 0;
 }
 
 static void h_cpu_irq_set(struct avmm_dev *dev, unsigned cpu, bool level)
 {
-	FAKE_CHECK(cpu < FAKE_MAX_CPUS);
+	if (!dev->irqchip || cpu >= dev->ncpus) {
+		plugin_bug(dev, "cpu_irq_set(%u) %s", cpu,
+			   dev->irqchip ? "past the last CPU" : "from a device that is no irqchip");
+		return;
+	}
 	if (level && !dev->cpu_irq[cpu])
 		dev->cpu_irq_edges[cpu]++;
 	dev->cpu_irq[cpu] = level;
@@ -419,19 +605,33 @@ static void h_chr_accept_input(struct avmm_chr *chr)
 static int h_io_watch(struct avmm_dev *dev, int fd, unsigned events, avmm_io_fn fn,
 		      void *opaque)
 {
-	(void)dev, (void)fd, (void)events, (void)fn, (void)opaque;
-	return -ENOSYS;
+	if (fd < 0 || !fn || (events & ~(AVMM_IO_IN | AVMM_IO_OUT)))
+		return -EINVAL;
+	for (unsigned i = 0; i < dev->nwatches; i++)
+		if (dev->watches[i].fd == fd)
+			return -EEXIST;
+	if (dev->nwatches == FAKE_MAX_WATCHES)
+		return -ENOSPC;
+	dev->watches[dev->nwatches++] = (struct fake_watch){fd, events, fn, opaque};
+	return 0;
 }
 
 static int h_io_unwatch(struct avmm_dev *dev, int fd)
 {
-	(void)dev, (void)fd;
+	for (unsigned i = 0; i < dev->nwatches; i++) {
+		if (dev->watches[i].fd == fd) {
+			dev->watches[i] = dev->watches[--dev->nwatches];
+			return 0;
+		}
+	}
 	return -ENOENT;
 }
 
 static int h_timer_new(struct avmm_dev *dev, avmm_timer_fn fn, void *opaque,
 		       struct avmm_timer **timer)
 {
+	if (!fn || !timer)
+		return -EINVAL;
 	for (unsigned i = 0; i < FAKE_MAX_TIMERS; i++) {
 		if (!dev->timers[i].used) {
 			dev->timers[i] = (struct avmm_timer){fn, opaque, 0, true};
@@ -439,21 +639,27 @@ static int h_timer_new(struct avmm_dev *dev, avmm_timer_fn fn, void *opaque,
 			return 0;
 		}
 	}
-	return -ENOMEM;
+	return -ENOSPC;
 }
 
+/* In the core a freed timer is freed memory: using one must fail the test. */
 static void h_timer_mod(struct avmm_timer *t, uint64_t deadline_ns)
 {
+	FAKE_CHECK(t && t->used);
 	t->deadline = deadline_ns ? deadline_ns : 1;
 }
 
 static void h_timer_del(struct avmm_timer *t)
 {
+	FAKE_CHECK(t && t->used);
 	t->deadline = 0;
 }
 
 static void h_timer_free(struct avmm_timer *t)
 {
+	if (!t)
+		return;
+	FAKE_CHECK(t->used);
 	t->used = false;
 	t->deadline = 0;
 }

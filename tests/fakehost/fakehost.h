@@ -3,10 +3,17 @@
  * A recording implementation of struct avmm_host for plugin unit tests: the
  * plugin is created through its real descriptor and driven through the same
  * table the core gives it; the test reads back what it did.
+ *
+ * It is no friendlier than the core: tests/unit/contract runs one suite
+ * against both.  What the core refuses the fake refuses too, and a refusal
+ * that the core logs as a plugin bug is counted in `plugin_bugs`, which
+ * fake_fini() requires to be zero (a test that provokes one on purpose
+ * clears it).
  */
 #ifndef AVMM_TESTS_FAKEHOST_H
 #define AVMM_TESTS_FAKEHOST_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,12 +24,20 @@
 #define FAKE_MAX_REGIONS 8
 #define FAKE_MAX_LINES 1024
 #define FAKE_MAX_CPUS 8
-#define FAKE_MAX_TIMERS 8
+#define FAKE_MAX_TIMERS 16 /* live timers per device, as in the core */
+#define FAKE_MAX_WATCHES 8
 #define FAKE_TX_MAX 65536
 
 struct fake_region {
 	uint64_t base, size;
-	const struct avmm_mmio_ops *ops;
+	struct avmm_mmio_ops ops; /* a copy, zero past the plugin's struct_size */
+	void *opaque;
+};
+
+struct fake_watch {
+	int fd;
+	unsigned events;
+	avmm_io_fn fn;
 	void *opaque;
 };
 
@@ -53,6 +68,8 @@ struct avmm_dev {
 	struct fake_region regions[FAKE_MAX_REGIONS];
 	unsigned nregions;
 
+	unsigned nr_lines; /* the irqchip's lines: FAKE_MAX_LINES unless set */
+	bool line_claimed[FAKE_MAX_LINES];
 	bool line_level[FAKE_MAX_LINES];
 	unsigned line_edges[FAKE_MAX_LINES]; /* number of 0->1 transitions */
 	bool ppi_level[FAKE_MAX_CPUS][32];
@@ -60,7 +77,9 @@ struct avmm_dev {
 	unsigned cpu_irq_edges[FAKE_MAX_CPUS];
 	unsigned ncpus;
 
+	/* Set when the device registered itself as the irqchip. */
 	const struct avmm_irqchip_ops *irqchip;
+	struct avmm_irqchip_ops irqchip_copy;
 	void *irqchip_opaque;
 
 	avmm_cpu_timer_fn timer_fn;
@@ -75,7 +94,14 @@ struct avmm_dev {
 	struct avmm_timer timers[FAKE_MAX_TIMERS];
 	uint64_t now_ns;
 
+	struct fake_watch watches[FAKE_MAX_WATCHES];
+	unsigned nwatches;
+
+	/* Held around every call into the plugin, like the core's device lock. */
+	pthread_mutex_t lock;
+
 	unsigned guest_errors, unimp, errors;
+	unsigned plugin_bugs; /* host calls the core refuses as plugin bugs */
 	char last_log[512];
 
 	bool exit_requested;
@@ -86,13 +112,19 @@ extern const struct avmm_host fakehost;
 
 /* Reset *dev to empty with `ncpus` vCPUs. */
 void fake_init(struct avmm_dev *dev, const char *name, unsigned ncpus);
+/* Release it; aborts if plugin_bugs is not zero. */
 void fake_fini(struct avmm_dev *dev);
 void fake_set(struct avmm_dev *dev, const char *key, const char *value);
 /* Keys set but never looked up (the core would reject them). */
 unsigned fake_unused_keys(const struct avmm_dev *dev);
 void fake_ram(struct avmm_dev *dev, uint64_t base, uint64_t size);
 
-/* MMIO through the registered region containing addr: 0 or the handler's code. */
+/*
+ * MMIO through the registered region containing addr, checked like the
+ * core's dispatch: -EFAULT when unmapped; a width the region does not accept,
+ * a misaligned or region-straddling access is RAZ/WI (a guest error) and
+ * returns 0; else the handler's code (a read it rejects reads as zero).
+ */
 int fake_read(struct avmm_dev *dev, unsigned cpu, uint64_t addr, unsigned size, uint64_t *v);
 int fake_write(struct avmm_dev *dev, unsigned cpu, uint64_t addr, unsigned size, uint64_t v);
 /* Convenience: 32-bit access, aborting the test on a handler error. */
@@ -103,6 +135,8 @@ void fake_wr32(struct avmm_dev *dev, unsigned cpu, uint64_t addr, uint32_t v);
 size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len);
 /* Advance fake time and fire due timers. */
 void fake_advance(struct avmm_dev *dev, uint64_t ns);
+/* Poll the watched fds once without waiting and call the ready ones. */
+void fake_io_poll(struct avmm_dev *dev);
 /* Deliver a cpu timer event to the subscriber. */
 void fake_cpu_timer(struct avmm_dev *dev, unsigned cpu, enum avmm_cpu_timer t, bool level);
 

@@ -336,8 +336,8 @@ START_TEST(test_dist_access_width)
 	ck_assert_int_lt(fake_read(&dev, 0, DIST + D_TYPER, 1, &v), 0);
 	ck_assert_uint_eq(v, 0);
 	/* Halfwords are not a GICv2 access size: the core never passes them. */
-	ck_assert_uint_eq(dev.regions[0].ops->valid_sizes & AVMM_SIZE_2, 0);
-	ck_assert_uint_eq(dev.regions[1].ops->valid_sizes, AVMM_SIZE_4);
+	ck_assert_uint_eq(dev.regions[0].ops.valid_sizes & AVMM_SIZE_2, 0);
+	ck_assert_uint_eq(dev.regions[1].ops.valid_sizes, AVMM_SIZE_4);
 	/* A non-existent CPU is refused rather than indexing banked state. */
 	ck_assert_int_lt(fake_read(&dev, 7, DIST + D_ISENABLER, 4, &v), 0);
 	ck_assert_int_lt(fake_write(&dev, 200, DIST + D_ISENABLER, 4, 0xffffffff), 0);

@@ -711,11 +711,23 @@ static int quit_lock_ret;
 static void on_quit(void *opaque)
 {
 	/* On the I/O thread, inside the chardev's callback: device lock held. */
-	quit_lock_ret = pthread_mutex_trylock(&dev.lock);
+	int lock_ret = pthread_mutex_trylock(&dev.lock);
+
 	pthread_mutex_lock(&quit_mu);
+	quit_lock_ret = lock_ret;
 	quit_calls += opaque == &quit_calls;
 	pthread_cond_broadcast(&quit_cv);
 	pthread_mutex_unlock(&quit_mu);
+}
+
+static int quit_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&quit_mu);
+	n = quit_calls;
+	pthread_mutex_unlock(&quit_mu);
+	return n;
 }
 
 static bool wait_quit(unsigned ms)
@@ -762,9 +774,9 @@ START_TEST(test_stdio_escapes)
 	ck_assert(dev_wait_len(3, 3000));
 	ck_assert_int_eq(write(m, "zc", 2), 2);
 	ck_assert(dev_wait_len(sizeof(expect), 3000));
-	ck_assert_int_eq(quit_calls, 0);
+	ck_assert_int_eq(quit_count(), 0);
 	ck_assert_int_eq(write(m, "\x01x", 2), 2);
-	ck_assert(wait_quit(3000));
+	ck_assert(wait_quit(3000)); /* under quit_mu: quit_lock_ret is settled */
 	ck_assert_int_eq(quit_lock_ret, EBUSY);
 	seen = dev_seen();
 	ck_assert_uint_eq(seen.len, sizeof(expect));

@@ -61,15 +61,15 @@ static void h_vlog(struct avmm_dev *dev, unsigned flags, const char *fmt, va_lis
 	else if (flags & AVMM_LOG_UNIMP)
 		rl = &dev->rl_unimp;
 	if (rl) {
-		uint32_t dropped = rl->suppressed;
+		uint32_t dropped;
 
 		if (!log_ratelimit_ok(rl, clock_ns(), GUEST_LOG_BURST))
 			return;
-		if (dropped) {
+		/* Taken atomically: vCPUs share the device's limiter. */
+		dropped = log_ratelimit_take_suppressed(rl);
+		if (dropped)
 			log_msg(AVMM_LOG_WARN, "%s: %u similar messages suppressed", dev->name,
 				dropped);
-			rl->suppressed = 0;
-		}
 	}
 	log_vmsg(dev->name, flags, fmt, ap);
 }

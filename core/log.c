@@ -61,22 +61,40 @@ void log_msg(unsigned flags, const char *fmt, ...)
 
 bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, uint32_t burst)
 {
-	if (!rl->primed) {
-		rl->primed = true;
-		rl->tokens = burst;
-		rl->last_ns = now_ns;
+	const uint64_t sec = 1000000000ull;
+	uint64_t last = atomic_load_explicit(&rl->last_ns, memory_order_relaxed);
+	uint32_t used;
+
+	/*
+	 * Whoever moves last_ns on hands back one token per whole second since;
+	 * a caller whose clock reading is older than last_ns refills nothing
+	 * (now_ns > last), so time never runs backwards.
+	 */
+	if (now_ns > last && now_ns - last >= sec &&
+	    atomic_compare_exchange_strong_explicit(&rl->last_ns, &last, now_ns,
+						    memory_order_relaxed, memory_order_relaxed)) {
+		uint64_t refill = (now_ns - last) / sec;
+
+		used = atomic_load_explicit(&rl->used, memory_order_relaxed);
+		while (used && !atomic_compare_exchange_weak_explicit(
+				       &rl->used, &used, refill >= used ? 0 : used - (uint32_t)refill,
+				       memory_order_relaxed, memory_order_relaxed))
+			;
 	}
-	if (now_ns - rl->last_ns >= 1000000000ull) {
-		uint64_t refill = (now_ns - rl->last_ns) / 1000000000ull;
-		rl->tokens = refill + rl->tokens >= burst ? burst : rl->tokens + (uint32_t)refill;
-		rl->last_ns = now_ns;
-	}
-	if (!rl->tokens) {
-		rl->suppressed++;
-		return false;
-	}
-	rl->tokens--;
+	used = atomic_load_explicit(&rl->used, memory_order_relaxed);
+	do {
+		if (used >= burst) {
+			atomic_fetch_add_explicit(&rl->suppressed, 1, memory_order_relaxed);
+			return false;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&rl->used, &used, used + 1,
+							memory_order_relaxed, memory_order_relaxed));
 	return true;
+}
+
+uint32_t log_ratelimit_take_suppressed(struct log_ratelimit *rl)
+{
+	return atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
 }
 
 void log_errbuf(char *err, size_t errlen, const char *fmt, ...)

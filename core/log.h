@@ -22,15 +22,19 @@ void log_vmsg(const char *prefix, unsigned flags, const char *fmt, va_list ap);
 
 /*
  * Token bucket for guest-triggered messages: `burst` messages, then one per
- * second.  Returns false while suppressed and counts what it dropped.
+ * second.  Returns false while suppressed and counts what it dropped.  Safe
+ * to share between threads (several vCPUs hit one device's limiter) without
+ * a lock: a few atomics, so it stays cheap on the MMIO path.  Zero-filled
+ * is a full bucket.
  */
 struct log_ratelimit {
-	uint64_t last_ns;
-	uint32_t tokens;
-	uint32_t suppressed;
-	bool primed;
+	_Atomic uint64_t last_ns; /* last refill */
+	_Atomic uint32_t used;    /* tokens taken since (burst - tokens left) */
+	_Atomic uint32_t suppressed;
 };
 bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, uint32_t burst);
+/* How many messages were suppressed since the last call; resets the count. */
+uint32_t log_ratelimit_take_suppressed(struct log_ratelimit *rl);
 
 /* Format a message into a caller's err[errlen] buffer (NULL or 0: nothing). */
 void log_errbuf(char *err, size_t errlen, const char *fmt, ...) AVMM_PRINTF(3, 4);

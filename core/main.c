@@ -101,8 +101,10 @@ static int list_plugins(const char *builtin, const char *config_path)
 	int found = 0;
 
 	/* The same search path a run of that machine would use. */
-	if (config_path && config_load(&cfg, config_path))
+	if (config_path && config_load(&cfg, config_path)) {
+		config_free(&cfg);
 		return EXIT_CONFIG_ERROR;
+	}
 	if (vm_plugin_path(&pp, &cfg, builtin)) {
 		plugin_path_free(&pp);
 		config_free(&cfg);
@@ -183,10 +185,11 @@ int main(int argc, char **argv)
 	int level = AVMM_LOG_WARN, c, status;
 	unsigned long timeout = 0;
 	struct vm_options vopt = {0};
-	struct config cfg;
+	struct config cfg = {0};
 	struct vm vm;
-	char *builtin;
+	char *builtin = NULL;
 
+	/* Every exit below goes through `out`, so a run is leak-free under LSan. */
 	if (!overrides)
 		return EXIT_HOST_ERROR;
 	while ((c = getopt_long(argc, argv, "c:s:vqhV", opts, NULL)) != -1) {
@@ -214,7 +217,8 @@ int main(int argc, char **argv)
 			if (errno || end == optarg || *end || !timeout || timeout > 86400 * 365) {
 				fprintf(stderr, "avmm: --timeout %s: give whole seconds, e.g. 30\n",
 					optarg);
-				return EXIT_CONFIG_ERROR;
+				status = EXIT_CONFIG_ERROR;
+				goto out;
 			}
 			break;
 		}
@@ -226,40 +230,41 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			status = 0;
+			goto out;
 		case 'V':
 			printf("avmm %s (plugin ABI %d.%d)\n", AVMM_VERSION_STRING, AVMM_ABI_MAJOR,
 			       AVMM_ABI_MINOR);
-			return 0;
+			status = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return EXIT_CONFIG_ERROR;
+			status = EXIT_CONFIG_ERROR;
+			goto out;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "avmm: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return EXIT_CONFIG_ERROR;
+		status = EXIT_CONFIG_ERROR;
+		goto out;
 	}
 	log_set_level(level);
 	builtin = builtin_plugin_dirs();
 	if (list) {
 		status = list_plugins(builtin, config_path);
-		free(builtin);
-		free(overrides);
-		return status;
+		goto out;
 	}
 	if (!config_path) {
 		fprintf(stderr, "avmm: no machine description; run e.g. avmm -c "
 				"configs/linux-virt.ini (see --help)\n");
-		free(builtin);
-		free(overrides);
-		return EXIT_CONFIG_ERROR;
+		status = EXIT_CONFIG_ERROR;
+		goto out;
 	}
+	/* A failed load may leave a half-built config: the config_free at out. */
 	if (config_load(&cfg, config_path)) {
-		free(builtin);
-		free(overrides);
-		return EXIT_CONFIG_ERROR;
+		status = EXIT_CONFIG_ERROR;
+		goto out;
 	}
 	vopt.overrides = overrides;
 	vopt.noverrides = noverrides;
@@ -292,6 +297,7 @@ int main(int argc, char **argv)
 		status = vm_run(&vm);
 	}
 	vm_destroy(&vm);
+out:
 	config_free(&cfg);
 	free(builtin);
 	free(overrides);

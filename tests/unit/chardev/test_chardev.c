@@ -130,6 +130,32 @@ static bool dev_wait_can_calls(int n, unsigned ms)
 	return ok;
 }
 
+/*
+ * What the device has seen, copied under dev.mu: the I/O thread writes `dev`
+ * whenever input arrives, so the test never reads it unlocked.
+ */
+struct dev_seen {
+	size_t len;
+	int can_calls, rx_calls;
+	bool over, lock_not_held;
+	uint8_t buf[256];
+};
+
+static struct dev_seen dev_seen(void)
+{
+	struct dev_seen v;
+
+	pthread_mutex_lock(&dev.mu);
+	v.len = dev.len;
+	v.can_calls = dev.can_calls;
+	v.rx_calls = dev.rx_calls;
+	v.over = dev.over;
+	v.lock_not_held = dev.lock_not_held;
+	memcpy(v.buf, dev.buf, sizeof(v.buf));
+	pthread_mutex_unlock(&dev.mu);
+	return v;
+}
+
 /* Let `ms` pass while watching for (unexpected) device activity. */
 static void dev_quiet_window(unsigned ms)
 {
@@ -232,7 +258,7 @@ START_TEST(test_null)
 	ck_assert_int_eq(chardev_set_handlers(chr, &dev_handlers, &dev), 0);
 	chardev_accept_input(chr);
 	dev_quiet_window(30);
-	ck_assert_int_eq(dev.rx_calls, 0);
+	ck_assert_int_eq(dev_seen().rx_calls, 0);
 	chardev_close(chr);
 	/* No I/O thread needed. */
 	ck_assert_int_eq(chardev_open(NULL, "null", NULL, &chr, err, sizeof(err)), 0);
@@ -330,6 +356,7 @@ static struct avmm_chr *open_unix(char *path, size_t len)
 START_TEST(test_unix_both_ways)
 {
 	static const uint8_t out[] = { 'p', 'o', 'n', 'g', 0, 0xff, '\n' };
+	struct dev_seen seen;
 	struct avmm_chr *chr;
 	char path[128];
 	uint8_t got[16];
@@ -341,9 +368,10 @@ START_TEST(test_unix_both_ways)
 	c = unix_connect(path);
 	ck_assert_int_eq(write(c, "ping\0", 5), 5);
 	ck_assert(dev_wait_len(5, 3000));
-	ck_assert_mem_eq(dev.buf, "ping\0", 5);
-	ck_assert(!dev.over);
-	ck_assert(!dev.lock_not_held);
+	seen = dev_seen();
+	ck_assert_mem_eq(seen.buf, "ping\0", 5);
+	ck_assert(!seen.over);
+	ck_assert(!seen.lock_not_held);
 
 	ck_assert_int_eq(chardev_write(chr, out, sizeof(out)), (ssize_t)sizeof(out));
 	ck_assert_uint_eq(read_exact(c, got, sizeof(out), 3000), sizeof(out));
@@ -357,6 +385,7 @@ END_TEST
 
 START_TEST(test_unix_flow_control)
 {
+	struct dev_seen seen;
 	struct avmm_chr *chr;
 	char path[128];
 	int c, calls;
@@ -368,27 +397,25 @@ START_TEST(test_unix_flow_control)
 	/* Asked once, told "full": then no reads and no busy loop. */
 	ck_assert(dev_wait_can_calls(1, 3000));
 	dev_quiet_window(150);
-	pthread_mutex_lock(&dev.mu);
-	calls = dev.can_calls;
-	pthread_mutex_unlock(&dev.mu);
-	ck_assert_int_eq(dev.rx_calls, 0);
-	ck_assert_int_le(calls, 2);
+	seen = dev_seen();
+	ck_assert_int_eq(seen.rx_calls, 0);
+	ck_assert_int_le(seen.can_calls, 2);
 
 	/* Room for 3: exactly 3 arrive, then it pauses again. */
 	dev_set_cap(chr, 3);
 	ck_assert(dev_wait_len(3, 3000));
 	dev_quiet_window(100);
-	pthread_mutex_lock(&dev.mu);
-	ck_assert_uint_eq(dev.len, 3);
-	calls = dev.can_calls;
-	pthread_mutex_unlock(&dev.mu);
+	seen = dev_seen();
+	ck_assert_uint_eq(seen.len, 3);
+	calls = seen.can_calls;
 	dev_quiet_window(100);
-	ck_assert_int_le(dev.can_calls - calls, 1);
+	ck_assert_int_le(dev_seen().can_calls - calls, 1);
 
 	dev_set_cap(chr, 100);
 	ck_assert(dev_wait_len(11, 3000));
-	ck_assert_mem_eq(dev.buf, "hello world", 11);
-	ck_assert(!dev.over);
+	seen = dev_seen();
+	ck_assert_mem_eq(seen.buf, "hello world", 11);
+	ck_assert(!seen.over);
 	close(c);
 	chardev_close(chr);
 }
@@ -396,6 +423,7 @@ END_TEST
 
 START_TEST(test_unix_reconnect)
 {
+	struct dev_seen seen;
 	struct avmm_chr *chr;
 	char path[128], got[4];
 	int c1, c2, c3;
@@ -409,11 +437,12 @@ START_TEST(test_unix_reconnect)
 	c2 = unix_connect(path);
 	ck_assert_int_eq(write(c2, "b", 1), 1);
 	dev_quiet_window(100);
-	ck_assert_uint_eq(dev.len, 1);
+	ck_assert_uint_eq(dev_seen().len, 1);
 
 	close(c1);
 	ck_assert(dev_wait_len(2, 3000));
-	ck_assert_mem_eq(dev.buf, "ab", 2);
+	seen = dev_seen();
+	ck_assert_mem_eq(seen.buf, "ab", 2);
 	ck_assert_int_eq(chardev_write(chr, "to2", 3), 3);
 	ck_assert_uint_eq(read_exact(c2, got, 3, 3000), 3);
 	ck_assert_mem_eq(got, "to2", 3);
@@ -423,7 +452,8 @@ START_TEST(test_unix_reconnect)
 	c3 = unix_connect(path);
 	ck_assert_int_eq(write(c3, "c", 1), 1);
 	ck_assert(dev_wait_len(3, 3000));
-	ck_assert_mem_eq(dev.buf, "abc", 3);
+	seen = dev_seen();
+	ck_assert_mem_eq(seen.buf, "abc", 3);
 	ck_assert_int_eq(chardev_write(chr, "to3", 3), 3);
 	ck_assert_uint_eq(read_exact(c3, got, 3, 3000), 3);
 	ck_assert_mem_eq(got, "to3", 3);
@@ -681,11 +711,23 @@ static int quit_lock_ret;
 static void on_quit(void *opaque)
 {
 	/* On the I/O thread, inside the chardev's callback: device lock held. */
-	quit_lock_ret = pthread_mutex_trylock(&dev.lock);
+	int lock_ret = pthread_mutex_trylock(&dev.lock);
+
 	pthread_mutex_lock(&quit_mu);
+	quit_lock_ret = lock_ret;
 	quit_calls += opaque == &quit_calls;
 	pthread_cond_broadcast(&quit_cv);
 	pthread_mutex_unlock(&quit_mu);
+}
+
+static int quit_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&quit_mu);
+	n = quit_calls;
+	pthread_mutex_unlock(&quit_mu);
+	return n;
 }
 
 static bool wait_quit(unsigned ms)
@@ -706,6 +748,7 @@ static bool wait_quit(unsigned ms)
 START_TEST(test_stdio_escapes)
 {
 	static const uint8_t expect[] = { 'a', 0x01, 'b', 0x01, 'z', 'c' };
+	struct dev_seen seen;
 	struct avmm_chr *chr;
 	char err[128], help[512];
 	int m, s, ep[2];
@@ -731,13 +774,14 @@ START_TEST(test_stdio_escapes)
 	ck_assert(dev_wait_len(3, 3000));
 	ck_assert_int_eq(write(m, "zc", 2), 2);
 	ck_assert(dev_wait_len(sizeof(expect), 3000));
-	ck_assert_int_eq(quit_calls, 0);
+	ck_assert_int_eq(quit_count(), 0);
 	ck_assert_int_eq(write(m, "\x01x", 2), 2);
-	ck_assert(wait_quit(3000));
+	ck_assert(wait_quit(3000)); /* under quit_mu: quit_lock_ret is settled */
 	ck_assert_int_eq(quit_lock_ret, EBUSY);
-	ck_assert_uint_eq(dev.len, sizeof(expect));
-	ck_assert_mem_eq(dev.buf, expect, sizeof(expect));
-	ck_assert(!dev.over);
+	seen = dev_seen();
+	ck_assert_uint_eq(seen.len, sizeof(expect));
+	ck_assert_mem_eq(seen.buf, expect, sizeof(expect));
+	ck_assert(!seen.over);
 	chardev_close(chr);
 	chardev_set_quit_handler(NULL, NULL);
 	close(m);
@@ -769,6 +813,7 @@ START_TEST(test_stdio_escape_one_byte_room)
 		.can_receive = reg_can_receive,
 		.receive = dev_receive,
 	};
+	struct dev_seen seen;
 	struct avmm_chr *chr;
 	char err[128];
 	size_t i;
@@ -792,10 +837,11 @@ START_TEST(test_stdio_escape_one_byte_room)
 	ck_assert(dev_wait_len(i + 1, 3000));
 	dev_set_cap(chr, i + 2);
 	dev_quiet_window(50);
-	ck_assert_uint_eq(dev.len, sizeof(expect) + 2);
-	ck_assert_mem_eq(dev.buf, expect, sizeof(expect));
-	ck_assert_mem_eq(dev.buf + sizeof(expect), "\x01q", 2);
-	ck_assert(!dev.over);
+	seen = dev_seen();
+	ck_assert_uint_eq(seen.len, sizeof(expect) + 2);
+	ck_assert_mem_eq(seen.buf, expect, sizeof(expect));
+	ck_assert_mem_eq(seen.buf + sizeof(expect), "\x01q", 2);
+	ck_assert(!seen.over);
 	chardev_close(chr);
 	close(m);
 	close(s);
@@ -805,6 +851,7 @@ END_TEST
 START_TEST(test_stdio_pipe_eof)
 {
 	struct termios dummy;
+	struct dev_seen seen;
 	struct avmm_chr *chr;
 	char err[128];
 	int p[2], calls;
@@ -817,15 +864,15 @@ START_TEST(test_stdio_pipe_eof)
 	ck_assert_int_eq(chardev_open(io, "stdio", &dev.lock, &chr, err, sizeof(err)), 0);
 	ck_assert_int_eq(chardev_set_handlers(chr, &dev_handlers, &dev), 0);
 	ck_assert(dev_wait_len(6, 3000));
-	ck_assert_mem_eq(dev.buf, "data\x01!", 6);
+	seen = dev_seen();
+	ck_assert_mem_eq(seen.buf, "data\x01!", 6);
 	/* EOF: stdin is dropped from the poll set, no spinning. */
 	dev_quiet_window(50);
-	pthread_mutex_lock(&dev.mu);
-	calls = dev.can_calls;
-	pthread_mutex_unlock(&dev.mu);
+	calls = dev_seen().can_calls;
 	dev_quiet_window(100);
-	ck_assert_int_eq(dev.can_calls, calls);
-	ck_assert_uint_eq(dev.len, 6);
+	seen = dev_seen();
+	ck_assert_int_eq(seen.can_calls, calls);
+	ck_assert_uint_eq(seen.len, 6);
 	chardev_close(chr);
 	close(p[0]);
 }

@@ -92,7 +92,8 @@ struct avmm_dev {
 	bool chr_open;
 
 	struct avmm_timer timers[FAKE_MAX_TIMERS];
-	uint64_t now_ns;
+	/* Fake time; atomic: vCPU-like test threads read it inside MMIO calls. */
+	_Atomic uint64_t now_ns;
 
 	struct fake_watch watches[FAKE_MAX_WATCHES];
 	unsigned nwatches;

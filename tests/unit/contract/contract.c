@@ -547,14 +547,14 @@ END_TEST
 /* ---- I/O watches ---- */
 
 static atomic_uint io_calls;
-static unsigned io_events;
+static atomic_uint io_events;
 
 static void drain(void *o, int fd, unsigned events)
 {
 	char buf[16];
 
 	(void)o;
-	io_events = events;
+	atomic_store(&io_events, events);
 	if (read(fd, buf, sizeof(buf)) > 0)
 		atomic_fetch_add(&io_calls, 1);
 }
@@ -571,7 +571,7 @@ START_TEST(io_watch_only_the_owner_unwatches)
 	ck_assert_int_eq(H->io_watch(a, p[1], AVMM_IO_ERR, drain, NULL), -EINVAL);
 	ck_assert_int_eq(write(p[1], "x", 1), 1);
 	ck_assert(wait_for(&io_calls));
-	ck_assert_uint_eq(io_events, AVMM_IO_IN);
+	ck_assert_uint_eq(atomic_load(&io_events), AVMM_IO_IN);
 
 	/* Another device cannot remove a's watch. */
 	ck_assert_int_eq(H->io_unwatch(b, p[0]), -ENOENT);

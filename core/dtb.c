@@ -330,3 +330,24 @@ int dtb_finish(void *fdt, size_t *size, char *err, size_t errlen)
 	*size = fdt_totalsize(fdt);
 	return 0;
 }
+
+int dtb_refresh_chosen(void *fdt, uint64_t initrd_start, uint64_t initrd_end,
+		       const uint8_t *seed, size_t seed_len)
+{
+	int node = fdt_path_offset(fdt, "/chosen");
+
+	if (node < 0)
+		return initrd_end ? -ENOENT : 0;
+	if (initrd_end && (!fdt_getprop(fdt, node, "linux,initrd-start", NULL) ||
+			   !fdt_getprop(fdt, node, "linux,initrd-end", NULL)))
+		return -ENOENT;
+	if (initrd_end &&
+	    (fdt_setprop_inplace_u64(fdt, node, "linux,initrd-start", initrd_start) < 0 ||
+	     fdt_setprop_inplace_u64(fdt, node, "linux,initrd-end", initrd_end) < 0))
+		return -EINVAL;
+	if (seed && fdt_getprop(fdt, node, "rng-seed", NULL) &&
+	    (seed_len > INT32_MAX ||
+	     fdt_setprop_inplace(fdt, node, "rng-seed", seed, (int)seed_len) < 0))
+		return -EINVAL;
+	return 0;
+}

@@ -42,4 +42,14 @@ int dtb_fixed_clock(void *fdt, uint32_t hz, uint32_t *phandle);
 /* Pack and check the tree (fdt_check_full); returns the final size in *size. */
 int dtb_finish(void *fdt, size_t *size, char *err, size_t errlen);
 
+/*
+ * For a system reset, in the finished tree: point /chosen's initrd
+ * properties at the initrd as it was reloaded (initrd_end == 0: there is
+ * none, and the properties are left alone) and give rng-seed new bytes
+ * (Linux wipes it after use).  Only properties the tree already has are
+ * changed, in place; -ENOENT if the initrd's are missing.
+ */
+int dtb_refresh_chosen(void *fdt, uint64_t initrd_start, uint64_t initrd_end,
+		       const uint8_t *seed, size_t seed_len);
+
 #endif

@@ -460,7 +460,8 @@ void vm_request_stop(struct vm *vm, int status)
 int vm_reset(struct vm *vm)
 {
 	char err[512] = "";
-	int node, rc;
+	uint8_t seed[32];
+	int rc;
 
 	for (size_t i = 0; i < vm->ndevs; i++) {
 		struct avmm_dev *d = vm->devs[i];
@@ -477,13 +478,18 @@ int vm_reset(struct vm *vm)
 		log_error("reset: reloading the guest: %s", err);
 		return rc;
 	}
-	/* Linux wipes /chosen/rng-seed after use: give the new boot a new one. */
-	node = fdt_path_offset(vm->fdt, "/chosen");
-	if (node >= 0 && fdt_getprop(vm->fdt, node, "rng-seed", NULL)) {
-		uint8_t seed[32];
-
-		fill_random(seed, sizeof(seed));
-		fdt_setprop_inplace(vm->fdt, node, "rng-seed", seed, sizeof(seed));
+	/*
+	 * The images were re-read from disk: the initrd may have another size
+	 * now.  A user-given DTB (dtb = PATH) describes no initrd and keeps
+	 * its own rng-seed, if any; ours gets a fresh one.
+	 */
+	fill_random(seed, sizeof(seed));
+	rc = dtb_refresh_chosen(vm->fdt, vm->boot.initrd_start, vm->boot.initrd_end, seed,
+				sizeof(seed));
+	if (rc) {
+		log_error("reset: the reloaded initrd cannot be described in the device tree: %s",
+			  strerror(-rc));
+		return rc;
 	}
 	rc = boot_write_dtb(&vm->ram, &vm->boot, vm->fdt, vm->fdt_size, err, sizeof(err));
 	if (rc)

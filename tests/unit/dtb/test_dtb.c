@@ -250,6 +250,41 @@ START_TEST(test_chosen)
 }
 END_TEST
 
+START_TEST(test_refresh_chosen_for_reset)
+{
+	static const uint8_t seed1[16] = {1, 2, 3}, seed2[16] = {9, 8, 7, 6};
+	struct dtb_machine m = base_machine();
+	const void *p;
+	size_t size;
+	void *fdt;
+	int len;
+
+	m.initrd_start = 0x48000000;
+	m.initrd_end = 0x48001000;
+	m.rng_seed = seed1;
+	m.rng_seed_len = sizeof(seed1);
+	fdt = build(&m, &size);
+	/* A reloaded, larger initrd placed elsewhere; a new seed. */
+	ck_assert_int_eq(dtb_refresh_chosen(fdt, 0x47ff0000, 0x48003000, seed2, sizeof(seed2)), 0);
+	ck_assert_uint_eq(prop_u64(fdt, "/chosen", "linux,initrd-start"), 0x47ff0000);
+	ck_assert_uint_eq(prop_u64(fdt, "/chosen", "linux,initrd-end"), 0x48003000);
+	p = fdt_getprop(fdt, fdt_path_offset(fdt, "/chosen"), "rng-seed", &len);
+	ck_assert_int_eq(len, sizeof(seed2));
+	ck_assert_mem_eq(p, seed2, sizeof(seed2));
+	/* In place: the packed tree did not grow. */
+	ck_assert_uint_eq(fdt_totalsize(fdt), size);
+	free(fdt);
+
+	/* Built without an initrd: none is fine, one cannot be described. */
+	m = base_machine();
+	fdt = build(&m, &size);
+	ck_assert_int_eq(dtb_refresh_chosen(fdt, 0, 0, seed2, sizeof(seed2)), 0);
+	ck_assert(!has_prop(fdt, "/chosen", "rng-seed"));
+	ck_assert_int_eq(dtb_refresh_chosen(fdt, 0x48000000, 0x48001000, NULL, 0), -ENOENT);
+	free(fdt);
+}
+END_TEST
+
 START_TEST(test_interrupt_parent_and_phandles)
 {
 	struct dtb_machine m = base_machine();
@@ -440,6 +475,7 @@ static Suite *dtb_suite(void)
 	tcase_add_test(tc, test_psci);
 	tcase_add_test(tc, test_memory_64bit);
 	tcase_add_test(tc, test_chosen);
+	tcase_add_test(tc, test_refresh_chosen_for_reset);
 	tcase_add_test(tc, test_interrupt_parent_and_phandles);
 	tcase_add_test(tc, test_fixed_clock_reuse);
 	tcase_add_test(tc, test_overflow_is_an_error);

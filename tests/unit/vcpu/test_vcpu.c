@@ -16,6 +16,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -34,6 +35,8 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "vt_hooks.h"
+
+#include <libfdt.h>
 
 #define LOAD_ADDR 0x40080000ull
 #define CHIP_BASE 0x08000000ull
@@ -118,8 +121,52 @@ static struct {
 	struct fake_vcpu fv[VM_MAX_CPUS];
 	uint8_t image[64];
 	bool ram_checked; /* SCN_RESET: the second boot saw the reloaded image */
+	bool initrd_checked; /* SCN_RESET: its DTB describes the initrd as it is now */
 	int psci_step;    /* SCN_PSCI: how far vCPU 0's script got */
 } fk;
+
+#define INITRD1_SIZE 4096u
+#define INITRD2_SIZE 12288u
+static char initrd_path[64];
+
+static uint8_t initrd_byte(size_t i)
+{
+	return (uint8_t)(i * 13 + 5);
+}
+
+static void write_initrd(size_t size)
+{
+	int fd = open(initrd_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	for (size_t i = 0; i < size; i++) {
+		uint8_t b = initrd_byte(i);
+
+		ck_assert_int_eq(write(fd, &b, 1), 1);
+	}
+	close(fd);
+}
+
+/* The DTB the guest got in x0 points at an initrd of `size` bytes with our data. */
+static bool dtb_describes_initrd(struct vcpu *v, uint64_t dtb_gpa, size_t size)
+{
+	const void *fdt = ram_ptr(&v->vm->ram, dtb_gpa, 64 * 1024);
+	const fdt64_t *start, *end;
+	const uint8_t *data;
+	int node;
+
+	if (!fdt || fdt_check_header(fdt) || (node = fdt_path_offset(fdt, "/chosen")) < 0)
+		return false;
+	start = fdt_getprop(fdt, node, "linux,initrd-start", NULL);
+	end = fdt_getprop(fdt, node, "linux,initrd-end", NULL);
+	if (!start || !end || fdt64_ld(end) - fdt64_ld(start) != size)
+		return false;
+	data = ram_ptr(&v->vm->ram, fdt64_ld(start), size);
+	for (size_t i = 0; data && i < size; i++)
+		if (data[i] != initrd_byte(i))
+			return false;
+	return data != NULL;
+}
 
 static struct fake_vcpu *fv_of(struct vcpu *v)
 {
@@ -422,8 +469,11 @@ static int fake_vcpu_run(struct vcpu *v, struct accel_exit *e)
 
 			if (first_boot) {
 				memset(img, 0xee, sizeof(fk.image)); /* the guest scribbles on itself */
+				/* Meanwhile the initrd on disk is replaced by a larger one. */
+				write_initrd(INITRD2_SIZE);
 			} else {
 				fk.ram_checked = !memcmp(img, fk.image, sizeof(fk.image));
+				fk.initrd_checked = dtb_describes_initrd(v, f->reset_x0[1], INITRD2_SIZE);
 			}
 		}
 		if (i == 1 && first_boot && f->boot_runs > 10) {
@@ -527,6 +577,11 @@ static void setup(void)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, fk.image, sizeof(fk.image)), (ssize_t)sizeof(fk.image));
 	close(fd);
+	snprintf(initrd_path, sizeof(initrd_path), "/tmp/avmm-vt-initrd-XXXXXX");
+	fd = mkstemp(initrd_path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	write_initrd(INITRD1_SIZE);
 	snprintf(sock_path, sizeof(sock_path), "/tmp/avmm-vt-%d.sock", (int)getpid());
 	unlink(sock_path);
 }
@@ -534,6 +589,7 @@ static void setup(void)
 static void teardown(void)
 {
 	unlink(kernel_path);
+	unlink(initrd_path);
 	unlink(sock_path);
 }
 
@@ -548,10 +604,11 @@ static void build(unsigned ncpus, const char *t0_extra)
 	n = (size_t)snprintf(text, sizeof(text),
 			     "[machine]\ncpus = %u\nmemory = 16M\n"
 			     "[boot]\nformat = raw\nkernel = %s\nload-address = 0x%llx\n"
+			     "initrd = %s\n"
 			     "[device chip]\nplugin = vt_chip\n"
 			     "[device t0]\nplugin = vt_dev\nirq = 0\nperiod-us = 50\n"
 			     "chardev = unix:%s\n%s\n",
-			     ncpus, kernel_path, (unsigned long long)LOAD_ADDR, sock_path,
+			     ncpus, kernel_path, (unsigned long long)LOAD_ADDR, initrd_path, sock_path,
 			     t0_extra);
 	for (unsigned i = 1; i < ncpus; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
@@ -627,6 +684,8 @@ START_TEST(system_reset_rendezvous)
 	ck_assert_uint_eq(fk.fv[0].nreset, 2);
 	ck_assert_uint_eq(fk.fv[0].reset_entry[1], LOAD_ADDR);
 	ck_assert(fk.ram_checked);
+	/* The initrd is reloaded from disk too, and the DTB says where it is now. */
+	ck_assert(fk.initrd_checked);
 }
 END_TEST
 

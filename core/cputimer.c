@@ -67,10 +67,10 @@ void cputimer_update(struct cputimer *t, unsigned cpu, enum avmm_cpu_timer timer
 	}
 }
 
-void cputimer_forget(struct cputimer *t, unsigned cpu)
+void cputimer_reset(struct cputimer *t, unsigned cpu)
 {
-	if (cpu < t->ncpus)
-		t->level[cpu][AVMM_CPU_TIMER_VIRT] = t->level[cpu][AVMM_CPU_TIMER_PHYS] = false;
+	cputimer_update(t, cpu, AVMM_CPU_TIMER_VIRT, false);
+	cputimer_update(t, cpu, AVMM_CPU_TIMER_PHYS, false);
 }
 
 size_t cputimer_count(const struct cputimer *t)

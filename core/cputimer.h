@@ -31,8 +31,8 @@ void cputimer_freeze(struct cputimer *t);
 
 /* On vCPU `cpu`'s thread: a timer output is `level` (changes reach subscribers). */
 void cputimer_update(struct cputimer *t, unsigned cpu, enum avmm_cpu_timer timer, bool level);
-/* A new boot: vCPU `cpu`'s levels start from low again, unreported. */
-void cputimer_forget(struct cputimer *t, unsigned cpu);
+/* On vCPU `cpu`'s thread, at a reset: its timer outputs drop (reported). */
+void cputimer_reset(struct cputimer *t, unsigned cpu);
 
 size_t cputimer_count(const struct cputimer *t);
 struct avmm_dev *cputimer_subscriber(const struct cputimer *t, size_t i);

@@ -275,8 +275,12 @@ static void run_until_stopped(struct vcpu *v)
 	while (vcpu_loop(v) == -EAGAIN) {
 		if (power_park_for_reset(v->power, v->index))
 			break;
-		/* The levels the new boot's devices see start from scratch. */
-		cputimer_forget(v->env->timers, v->index);
+		/*
+		 * A reset vCPU's timers are off: lower what was raised, or the
+		 * interrupt controller (which keeps input levels across its own
+		 * reset, they belong to the sources) holds the PPI into the next boot.
+		 */
+		cputimer_reset(v->env->timers, v->index);
 		memset(&v->exit, 0, sizeof(v->exit));
 		rc = accel->vcpu_reinit ? accel->vcpu_reinit(v) : 0;
 		if (rc) {

@@ -86,6 +86,15 @@ void vt_device_reset(const char *who)
 		violation("device %s reset while a vCPU runs", who);
 }
 
+/* What vCPU 0's virtual timer output last was, as the irqchip heard it. */
+static atomic_bool vtimer0_level;
+
+void vt_cpu_timer(unsigned cpu, enum avmm_cpu_timer timer, bool level)
+{
+	if (cpu == 0 && timer == AVMM_CPU_TIMER_VIRT)
+		atomic_store(&vtimer0_level, level);
+}
+
 void vt_device_destroyed(const char *who)
 {
 	atomic_fetch_add(&dev_destroys, 1);
@@ -122,6 +131,7 @@ static struct {
 	uint8_t image[64];
 	bool ram_checked; /* SCN_RESET: the second boot saw the reloaded image */
 	bool initrd_checked; /* SCN_RESET: its DTB describes the initrd as it is now */
+	bool timer_low_after_reset; /* SCN_RESET: the irqchip heard the timer drop */
 	int psci_step;    /* SCN_PSCI: how far vCPU 0's script got */
 } fk;
 
@@ -471,7 +481,13 @@ static int fake_vcpu_run(struct vcpu *v, struct accel_exit *e)
 				memset(img, 0xee, sizeof(fk.image)); /* the guest scribbles on itself */
 				/* Meanwhile the initrd on disk is replaced by a larger one. */
 				write_initrd(INITRD2_SIZE);
+				/* The reset comes while the virtual timer fires. */
+				vcpu_timer_update(v, AVMM_CPU_TIMER_VIRT, true);
+				fk.timer_low_after_reset = !atomic_load(&vtimer0_level);
 			} else {
+				/* A reset vCPU's timer is quiet: its PPI must not stay raised. */
+				fk.timer_low_after_reset = !fk.timer_low_after_reset &&
+							   !atomic_load(&vtimer0_level);
 				fk.ram_checked = !memcmp(img, fk.image, sizeof(fk.image));
 				fk.initrd_checked = dtb_describes_initrd(v, f->reset_x0[1], INITRD2_SIZE);
 			}
@@ -566,6 +582,7 @@ static void setup(void)
 	atomic_store(&violations, 0);
 	atomic_store(&dev_resets, 0);
 	atomic_store(&dev_destroys, 0);
+	atomic_store(&vtimer0_level, false);
 	atomic_store(&fv_alive_count, 0);
 	first_violation[0] = '\0';
 	fake_ops.kernel_psci = true;
@@ -686,6 +703,7 @@ START_TEST(system_reset_rendezvous)
 	ck_assert(fk.ram_checked);
 	/* The initrd is reloaded from disk too, and the DTB says where it is now. */
 	ck_assert(fk.initrd_checked);
+	ck_assert(fk.timer_low_after_reset);
 }
 END_TEST
 

@@ -11,5 +11,7 @@
 /* A device was reset (guest SYSTEM_RESET) or destroyed; `who` is its name. */
 AVMM_EXPORT void vt_device_reset(const char *who);
 AVMM_EXPORT void vt_device_destroyed(const char *who);
+/* A CPU timer output, as the interrupt controller was told of it. */
+AVMM_EXPORT void vt_cpu_timer(unsigned cpu, enum avmm_cpu_timer timer, bool level);
 
 #endif

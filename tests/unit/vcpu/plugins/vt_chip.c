@@ -63,6 +63,13 @@ static int chip_cells(void *o, const struct avmm_irq_spec *s, uint32_t *cells)
 	return 0;
 }
 
+/* The chip subscribes to the CPU timers itself, like virt-timer does. */
+static void chip_timer(void *o, unsigned cpu, enum avmm_cpu_timer timer, bool level)
+{
+	(void)o;
+	vt_cpu_timer(cpu, timer, level);
+}
+
 static const struct avmm_irqchip_ops chip_ops = {
 	.struct_size = sizeof(chip_ops), .nr_lines = VT_LINES, .interrupt_cells = 3,
 	.set_line = chip_set_line, .set_ppi = chip_set_ppi, .fdt_cells = chip_cells,
@@ -114,6 +121,8 @@ static int chip_create(struct avmm_dev *dev, const struct avmm_host *host, void 
 	rc = host->irqchip_register(dev, &chip_ops, c, &phandle);
 	if (!rc)
 		rc = host->mmio_register(dev, NULL, 0x08000000, 0x1000, &chip_mmio, c);
+	if (!rc)
+		rc = host->cpu_timer_subscribe(dev, chip_timer, c);
 	if (rc || c->ncpus > VT_MAX_CPUS) {
 		free(c);
 		return rc ? rc : -EINVAL;

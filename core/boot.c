@@ -68,7 +68,18 @@ static uint64_t align_down(uint64_t v, uint64_t a)
 
 static uint64_t mib_up(uint64_t bytes)
 {
-	return (bytes + MiB - 1) / MiB;
+	return bytes / MiB + (bytes % MiB != 0);
+}
+
+/* Sizes from a hostile header can be near 2^64: estimates saturate, never wrap. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t sat_align_up(uint64_t v, uint64_t a)
+{
+	return v > UINT64_MAX - (a - 1) ? UINT64_MAX : align_up(v, a);
 }
 
 static uint32_t get_le32(const uint8_t *p)
@@ -251,8 +262,10 @@ static int64_t gz_read_upto(gzFile gz, void *dst, uint64_t len, const char *path
 static uint64_t ram_needed(const struct guest_ram *ram, uint64_t kernel_start,
 			   uint64_t kernel_size, uint64_t initrd_size)
 {
-	return align_up(kernel_start + kernel_size, SZ_2M) - ram->base +
-	       align_up(initrd_size, SZ_2M) + 2 * (uint64_t)DTB_MAX_SIZE;
+	uint64_t end = sat_align_up(sat_add(kernel_start, kernel_size), SZ_2M);
+
+	return sat_add(sat_add(end - ram->base, sat_align_up(initrd_size, SZ_2M)),
+		       2 * (uint64_t)DTB_MAX_SIZE);
 }
 
 static int no_fit(const char *what, const char *path, const struct guest_ram *ram,

@@ -102,14 +102,37 @@ static void add_key(struct cfg_section *s, const char *name, const char *value, 
 	k->override = override;
 }
 
+/*
+ * inih copies a section name into a 50-byte buffer, cutting longer ones: we
+ * refuse those, so both sides always see the same name.
+ */
+#define CONFIG_MAX_SECTION 49
+#define CONFIG_MAX_NAME 49 /* the same for key names */
+
+/* Blanks inside the brackets are not part of the name: "[ machine ]" works. */
+static void trim_name(const char *p, const char *end, char *name, size_t size)
+{
+	size_t n;
+
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	n = (size_t)(end - p) < size - 1 ? (size_t)(end - p) : size - 1;
+	memcpy(name, p, n);
+	name[n] = '\0';
+}
+
 /* Section headers are recognised here too, to learn their line numbers. */
 static void note_section_header(struct parse_state *ps, const char *lineptr)
 {
 	const char *p = lineptr, *end;
-	char name[128];
-	size_t n;
+	char name[CONFIG_MAX_SECTION + 1];
 	struct cfg_section *s;
 
+	/* inih skips a UTF-8 byte order mark at the start of the file. */
+	if (ps->line == 1 && !strncmp(p, "\xef\xbb\xbf", 3))
+		p += 3;
 	while (isspace((unsigned char)*p))
 		p++;
 	if (*p != '[')
@@ -118,17 +141,12 @@ static void note_section_header(struct parse_state *ps, const char *lineptr)
 	if (!end)
 		return; /* inih reports the syntax error */
 	p++;
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	while (end > p && isspace((unsigned char)end[-1]))
-		end--;
-	n = (size_t)(end - p);
-	if (n >= sizeof(name)) {
-		set_error(ps, ps->line, "section name too long");
+	if ((size_t)(end - p) > CONFIG_MAX_SECTION) {
+		set_error(ps, ps->line, "section name too long (at most %d characters)",
+			  CONFIG_MAX_SECTION);
 		return;
 	}
-	memcpy(name, p, n);
-	name[n] = '\0';
+	trim_name(p, end, name, sizeof(name));
 	s = find_section_exact(ps->cfg, name);
 	if (s) {
 		set_error(ps, ps->line, "duplicate section [%s] (first at line %d)", name, s->line);
@@ -183,9 +201,21 @@ static int handler(void *user, const char *section, const char *name, const char
 {
 	struct parse_state *ps = user;
 	struct cfg_section *s;
+	char sname[CONFIG_MAX_SECTION + 1];
 
+	trim_name(section, section + strlen(section), sname, sizeof(sname));
+	section = sname;
 	if (!*section) {
 		set_error(ps, ps->line, "'%s' is outside any [section]", name);
+		return 0;
+	}
+	/*
+	 * inih keeps a key's name in a 50-byte buffer for continuation lines, which
+	 * would then arrive as a second key under a cut name: refuse long names.
+	 */
+	if (strlen(name) > CONFIG_MAX_NAME) {
+		set_error(ps, ps->line, "[%s] key name too long (at most %d characters)", section,
+			  CONFIG_MAX_NAME);
 		return 0;
 	}
 	s = find_section_exact(ps->cfg, section);

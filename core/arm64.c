@@ -291,7 +291,17 @@ int arm64_translate(const struct arm64_mmu_regs *mmu, uint64_t va, arm64_read64_
 	level = 4 - (int)((inputsize - gbits + stride - 1) / stride);
 	if (level < 0 || level > 3)
 		return -EFAULT;
-	table &= ARM64_OA_MASK & ~UINT64_C(1);
+	/*
+	 * BADDR bits below the start table's size (at least 64 bytes) are RES0:
+	 * ignore them, so a descriptor is never read misaligned.  Bit 0 is CnP.
+	 */
+	{
+		unsigned shift = gbits + stride * (unsigned)(3 - level);
+		unsigned idxbits = inputsize - shift < stride ? inputsize - shift : stride;
+		unsigned align = idxbits + 3 > 6 ? idxbits + 3 : 6;
+
+		table &= ARM64_OA_MASK & ~((UINT64_C(1) << align) - 1);
+	}
 
 	/* At most four descriptor reads, whatever the tables contain. */
 	for (; level <= 3; level++) {

@@ -489,6 +489,29 @@ START_TEST(translate_walk_is_bounded)
 }
 END_TEST
 
+START_TEST(translate_misaligned_ttbr)
+{
+	/* TTBR0 BADDR bits below the table's size are RES0 and ignored: a walk
+	 * never reads a descriptor at a misaligned address (fuzz_arm64_translate
+	 * found reads at TTBR + 2).  4K granule, T0SZ = 25: a 4 KiB level-1 table
+	 * at 0x1000, whatever bits [11:1] say. */
+	struct arm64_mmu_regs mmu = { .sctlr = ARM64_SCTLR_M, .tcr = 25, .ttbr0 = 0x1ffe };
+	uint64_t ipa;
+
+	memset(pt_mem, 0, sizeof(pt_mem));
+	pt_set(0x1000, 1, 0x40000000ull | 0x401); /* L1[1]: 1 GiB block */
+	ck_assert_int_eq(arm64_translate(&mmu, 0x40001234, pt_read, NULL, &ipa), 0);
+	ck_assert_uint_eq(ipa, 0x40001234);
+
+	/* 4K, T0SZ = 48: a 16-entry level-3 table, aligned to 128 bytes. */
+	mmu.tcr = 48;
+	mmu.ttbr0 = 0x2000 | 0x7e;
+	pt_set(0x2000, 0xa, 0x5000 | 0x403);
+	ck_assert_int_eq(arm64_translate(&mmu, 0xabcd, pt_read, NULL, &ipa), 0);
+	ck_assert_uint_eq(ipa, 0x5bcd);
+}
+END_TEST
+
 START_TEST(translate_smallest_regions)
 {
 	/* 4K granule, T0SZ = 48: a 16-bit VA space, one level-3 table indexed by
@@ -953,6 +976,7 @@ static Suite *arm64_suite(void)
 	tcase_add_test(tc, translate_txsz_out_of_range);
 	tcase_add_test(tc, translate_walk_is_bounded);
 	tcase_add_test(tc, translate_smallest_regions);
+	tcase_add_test(tc, translate_misaligned_ttbr);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sysreg");

@@ -18,3 +18,10 @@ done
 cmake -S . -B build -DAVMM_WERROR=ON -DAVMM_INTEGRATION=$integration
 cmake --build build -j"$(getconf _NPROCESSORS_ONLN)"
 ctest --test-dir build --output-on-failure -j2
+
+# ---- fuzz smoke run (tools/fuzz.sh): every libFuzzer target of tests/fuzz
+# for 15 s after replaying its committed corpus; a crash, sanitizer report or
+# broken invariant fails the run.  Needs clang; AVMM_NO_FUZZ=1 skips it.
+if [[ ${AVMM_NO_FUZZ:-0} != 1 ]]; then
+	tools/fuzz.sh --smoke 15
+fi

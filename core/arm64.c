@@ -237,12 +237,24 @@ uint64_t arm64_ldst_address(const struct arm64_ldst *d, uint64_t base, uint64_t 
 
 #define ARM64_OA_MASK UINT64_C(0x0000ffffffffffff)
 
+/*
+ * Largest TxSZ per granule (AArch64.MaxTxSZ with FEAT_TTST): the last level
+ * must still index at least one VA bit.  A larger value is CONSTRAINED
+ * UNPREDICTABLE; we take the permitted translation fault, so a hostile TCR
+ * can neither shift by a negative amount nor start a walk past level 3.
+ */
+static unsigned translate_max_txsz(unsigned gbits)
+{
+	return gbits == 16 ? 47 : 48;
+}
+
 int arm64_translate(const struct arm64_mmu_regs *mmu, uint64_t va, arm64_read64_fn read,
 		    void *opaque, uint64_t *ipa)
 {
 	bool upper = bits(va, 55, 55);
-	unsigned tsz, tg, gbits, stride, inputsize, level, tbi_hi;
+	unsigned tsz, tg, gbits, stride, inputsize, tbi_hi;
 	uint64_t table, top;
+	int level;
 
 	if (!(mmu->sctlr & ARM64_SCTLR_M)) {
 		*ipa = va;
@@ -263,7 +275,8 @@ int arm64_translate(const struct arm64_mmu_regs *mmu, uint64_t va, arm64_read64_
 		gbits = tg == 2 ? 14 : tg == 1 ? 16 : 12;
 		table = mmu->ttbr0;
 	}
-	if (tsz < 16 || tsz > 48)
+	/* 16: 48-bit VAs (52-bit FEAT_LVA/LPA2 ranges are not supported). */
+	if (tsz < 16 || tsz > translate_max_txsz(gbits))
 		return -EFAULT;
 	inputsize = 64 - tsz;
 
@@ -273,12 +286,26 @@ int arm64_translate(const struct arm64_mmu_regs *mmu, uint64_t va, arm64_read64_
 	if (top != (upper ? bits(UINT64_MAX, tbi_hi, inputsize) : 0))
 		return -EFAULT;
 
+	/* inputsize > gbits here, so the start level is 0..3 (0 needs 4K/16K). */
 	stride = gbits - 3;
-	level = 4 - (inputsize - gbits + stride - 1) / stride;
-	table &= ARM64_OA_MASK & ~UINT64_C(1);
+	level = 4 - (int)((inputsize - gbits + stride - 1) / stride);
+	if (level < 0 || level > 3)
+		return -EFAULT;
+	/*
+	 * BADDR bits below the start table's size (at least 64 bytes) are RES0:
+	 * ignore them, so a descriptor is never read misaligned.  Bit 0 is CnP.
+	 */
+	{
+		unsigned shift = gbits + stride * (unsigned)(3 - level);
+		unsigned idxbits = inputsize - shift < stride ? inputsize - shift : stride;
+		unsigned align = idxbits + 3 > 6 ? idxbits + 3 : 6;
 
-	for (;; level++) {
-		unsigned shift = gbits + stride * (3 - level);
+		table &= ARM64_OA_MASK & ~((UINT64_C(1) << align) - 1);
+	}
+
+	/* At most four descriptor reads, whatever the tables contain. */
+	for (; level <= 3; level++) {
+		unsigned shift = gbits + stride * (unsigned)(3 - level);
 		unsigned idxbits = shift + stride > inputsize ? inputsize - shift : stride;
 		uint64_t idx = (va >> shift) & ((UINT64_C(1) << idxbits) - 1);
 		uint64_t desc, oa;
@@ -295,13 +322,15 @@ int arm64_translate(const struct arm64_mmu_regs *mmu, uint64_t va, arm64_read64_
 			return 0;
 		}
 		if (!(desc & 2)) {
-			if (level == 0)
-				return -EFAULT; /* no level-0 blocks without FEAT_LPA2 */
+			/* Blocks: 4K at levels 1-2, 16K/64K at level 2 only (no FEAT_LPA/LPA2). */
+			if (level == 0 || (level == 1 && gbits != 12))
+				return -EFAULT;
 			*ipa = (oa & ~((UINT64_C(1) << shift) - 1)) | (va & ((UINT64_C(1) << shift) - 1));
 			return 0;
 		}
 		table = oa & ~((UINT64_C(1) << gbits) - 1);
 	}
+	return -EFAULT;
 }
 
 /* ---- trapped MSR/MRS ----------------------------------------------------- */

@@ -42,3 +42,13 @@ sanitized() {
 }
 sanitized build-asan unit -DAVMM_SANITIZE=ON -DAVMM_TSAN=OFF
 sanitized build-tsan tsan -DAVMM_TSAN=ON -DAVMM_SANITIZE=OFF
+
+# ---- fuzz smoke run (tools/fuzz.sh): every libFuzzer target of tests/fuzz
+# for 15 s after replaying its committed corpus; a crash, sanitizer report or
+# broken invariant fails the run.  Needs clang; AVMM_NO_FUZZ=1 skips it.
+if [[ ${AVMM_NO_FUZZ:-0} != 1 ]]; then
+	tools/fuzz.sh --smoke 15
+	phase_done "fuzz smoke run"
+else
+	echo "test-all: AVMM_NO_FUZZ=1: the fuzz smoke run was SKIPPED" >&2
+fi

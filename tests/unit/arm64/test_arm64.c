@@ -398,6 +398,155 @@ START_TEST(translate_ttbr1_16k)
 }
 END_TEST
 
+/* A reader over pt_mem that counts and caps descriptor reads, so a runaway
+ * walk fails the test instead of hanging it. */
+static unsigned pt_reads;
+
+static int pt_read_counted(void *opaque, uint64_t ipa, uint64_t *val)
+{
+	if (++pt_reads > 64)
+		return -EFAULT;
+	return pt_read(opaque, ipa, val);
+}
+
+/* Every entry of the table at 0 points back at itself: a walk through it
+ * only ends at the architectural last level. */
+static void pt_self_loop(void)
+{
+	for (unsigned i = 0; i < 0x10000 / 8; i++)
+		pt_set(0, i, 3);
+}
+
+START_TEST(translate_txsz_out_of_range)
+{
+	/* Largest TxSZ per granule with FEAT_TTST (DDI 0487 AArch64.MaxTxSZ): 48
+	 * for 4K and 16K, 47 for 64K, whose level-3 table then still indexes one
+	 * bit.  One more leaves no bit to index: a translation fault before any
+	 * read (it used to start at "level 4" and walk ~2^32 levels). */
+	static const struct {
+		unsigned tg0, max;
+	} g[] = { { 0, 48 }, { 2, 48 }, { 1, 47 } };
+	uint64_t ipa;
+
+	memset(pt_mem, 0, sizeof(pt_mem));
+	pt_self_loop();
+	for (unsigned i = 0; i < 3; i++) {
+		for (unsigned tsz = g[i].max + 1; tsz < 64; tsz++) {
+			struct arm64_mmu_regs mmu = {
+				.sctlr = ARM64_SCTLR_M,
+				.tcr = tsz | ((uint64_t)g[i].tg0 << 14),
+			};
+
+			pt_reads = 0;
+			ck_assert_int_eq(arm64_translate(&mmu, 0, pt_read_counted, NULL, &ipa),
+					 -EFAULT);
+			ck_assert_uint_eq(pt_reads, 0);
+		}
+		/* Below the 48-bit minimum (52-bit VAs are not supported). */
+		for (unsigned tsz = 0; tsz < 16; tsz++) {
+			struct arm64_mmu_regs mmu = {
+				.sctlr = ARM64_SCTLR_M,
+				.tcr = tsz | ((uint64_t)g[i].tg0 << 14),
+			};
+
+			pt_reads = 0;
+			ck_assert_int_eq(arm64_translate(&mmu, 0, pt_read_counted, NULL, &ipa),
+					 -EFAULT);
+			ck_assert_uint_eq(pt_reads, 0);
+		}
+	}
+}
+END_TEST
+
+START_TEST(translate_walk_is_bounded)
+{
+	/* Through a self-referencing table, every valid TxSZ and granule (both
+	 * halves) walks at most four levels and ends in a page at level 3. */
+	static const unsigned tg0[] = { 0, 2, 1 }, tg1[] = { 2, 1, 3 }, max[] = { 48, 48, 47 };
+	uint64_t ipa;
+
+	memset(pt_mem, 0, sizeof(pt_mem));
+	pt_self_loop();
+	for (unsigned i = 0; i < 3; i++) {
+		for (unsigned tsz = 16; tsz <= max[i]; tsz++) {
+			struct arm64_mmu_regs mmu = {
+				.sctlr = ARM64_SCTLR_M,
+				.tcr = tsz | ((uint64_t)tg0[i] << 14) | ((uint64_t)tsz << 16) |
+				       ((uint64_t)tg1[i] << 30),
+			};
+
+			pt_reads = 0;
+			ck_assert_int_eq(arm64_translate(&mmu, 0, pt_read_counted, NULL, &ipa), 0);
+			ck_assert_uint_le(pt_reads, 4);
+			ck_assert_uint_ge(pt_reads, 1);
+			ck_assert_uint_eq(ipa, 0);
+			pt_reads = 0;
+			ck_assert_int_eq(arm64_translate(&mmu, UINT64_MAX << (64 - tsz),
+							 pt_read_counted, NULL, &ipa), 0);
+			ck_assert_uint_le(pt_reads, 4);
+		}
+	}
+}
+END_TEST
+
+START_TEST(translate_misaligned_ttbr)
+{
+	/* TTBR0 BADDR bits below the table's size are RES0 and ignored: a walk
+	 * never reads a descriptor at a misaligned address (fuzz_arm64_translate
+	 * found reads at TTBR + 2).  4K granule, T0SZ = 25: a 4 KiB level-1 table
+	 * at 0x1000, whatever bits [11:1] say. */
+	struct arm64_mmu_regs mmu = { .sctlr = ARM64_SCTLR_M, .tcr = 25, .ttbr0 = 0x1ffe };
+	uint64_t ipa;
+
+	memset(pt_mem, 0, sizeof(pt_mem));
+	pt_set(0x1000, 1, 0x40000000ull | 0x401); /* L1[1]: 1 GiB block */
+	ck_assert_int_eq(arm64_translate(&mmu, 0x40001234, pt_read, NULL, &ipa), 0);
+	ck_assert_uint_eq(ipa, 0x40001234);
+
+	/* 4K, T0SZ = 48: a 16-entry level-3 table, aligned to 128 bytes. */
+	mmu.tcr = 48;
+	mmu.ttbr0 = 0x2000 | 0x7e;
+	pt_set(0x2000, 0xa, 0x5000 | 0x403);
+	ck_assert_int_eq(arm64_translate(&mmu, 0xabcd, pt_read, NULL, &ipa), 0);
+	ck_assert_uint_eq(ipa, 0x5bcd);
+}
+END_TEST
+
+START_TEST(translate_smallest_regions)
+{
+	/* 4K granule, T0SZ = 48: a 16-bit VA space, one level-3 table indexed by
+	 * VA[15:12]. */
+	struct arm64_mmu_regs mmu = { .sctlr = ARM64_SCTLR_M, .tcr = 48, .ttbr0 = 0x1000 };
+	uint64_t ipa;
+
+	memset(pt_mem, 0, sizeof(pt_mem));
+	pt_set(0x1000, 0xa, 0x5000 | 0x403);
+	ck_assert_int_eq(arm64_translate(&mmu, 0xabcd, pt_read, NULL, &ipa), 0);
+	ck_assert_uint_eq(ipa, 0x5bcd);
+	ck_assert_int_eq(arm64_translate(&mmu, 0x1abcd, pt_read, NULL, &ipa), -EFAULT);
+
+	/* 64K granule (TG0 = 01), T0SZ = 47: a 17-bit VA space, a two-entry
+	 * level-3 table indexed by VA[16]. */
+	mmu.tcr = 47 | (1u << 14);
+	mmu.ttbr0 = 0x2000;
+	pt_set(0x2000, 1, 0x70000 | 0x403);
+	ck_assert_int_eq(arm64_translate(&mmu, 0x1abcd, pt_read, NULL, &ipa), 0);
+	ck_assert_uint_eq(ipa, 0x7abcd);
+
+	/* 64K granule, T0SZ = 16: the walk starts at level 1 (VA[47:42]), where a
+	 * block descriptor is reserved without FEAT_LPA; at level 2 (VA[41:29])
+	 * it maps 512 MiB. */
+	mmu.tcr = 16 | (1u << 14);
+	mmu.ttbr0 = 0x4000;
+	pt_set(0x4000, 0, 0x40000000ull | 0x401);
+	ck_assert_int_eq(arm64_translate(&mmu, 0x1234, pt_read, NULL, &ipa), -EFAULT);
+	pt_set(0x4000, 0, 0x0 | 3); /* next-level tables are 64K aligned */
+	pt_set(0x0, 1, 0x40000000ull | 0x401);
+	ck_assert_int_eq(arm64_translate(&mmu, 0x20001234, pt_read, NULL, &ipa), 0);
+	ck_assert_uint_eq(ipa, 0x40001234);
+}
+END_TEST
+
 /* ---- system register table ------------------------------------------------- */
 
 static enum arm64_sysreg_result sr(struct arm64_sysreg_state *s, unsigned op0, unsigned op1,
@@ -824,6 +973,10 @@ static Suite *arm64_suite(void)
 	tcase_add_test(tc, ldst_addresses);
 	tcase_add_test(tc, translate_4k);
 	tcase_add_test(tc, translate_ttbr1_16k);
+	tcase_add_test(tc, translate_txsz_out_of_range);
+	tcase_add_test(tc, translate_walk_is_bounded);
+	tcase_add_test(tc, translate_smallest_regions);
+	tcase_add_test(tc, translate_misaligned_ttbr);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sysreg");

@@ -352,6 +352,39 @@ START_TEST(test_load_gzip_bomb_bounded)
 }
 END_TEST
 
+/* "does not fit in X MiB of RAM: about Y MiB are needed": the numbers. */
+static void needed_mib(const char *err, unsigned long long *x, unsigned long long *y)
+{
+	const char *m = strstr(err, " does not fit in ");
+
+	ck_assert_msg(m && sscanf(m, " does not fit in %llu MiB of RAM: about %llu MiB are needed",
+				  x, y) == 2,
+		      "err: %s", err);
+}
+
+START_TEST(test_load_huge_image_size)
+{
+	/* An image_size near 2^64 (fuzz_boot): the estimate of the RAM needed
+	 * wrapped and the message said "does not fit in 16 MiB of RAM: about 2
+	 * MiB are needed".  It must say more than the RAM there is. */
+	uint8_t *k = make_image(4096, 0, 0xffffffffffcf000aull & ~0xfffull, 0xa);
+	struct guest_ram ram;
+	struct boot_layout l;
+	struct boot_params p = { .format = BOOT_LINUX };
+	unsigned long long x, y;
+	char err[512] = "";
+
+	p.kernel = write_file("Image", k, 4096);
+	ck_assert_int_eq(ram_alloc(&ram, RAM_BASE, 16 * MiB), 0);
+	ck_assert_int_eq(boot_load(&ram, &p, &l, err, sizeof(err)), -E2BIG);
+	needed_mib(err, &x, &y);
+	ck_assert_uint_eq(x, 16);
+	ck_assert_msg(y > x, "err: %s", err);
+	ram_free(&ram);
+	free(k);
+}
+END_TEST
+
 START_TEST(test_load_too_small)
 {
 	const size_t klen = 2 * MiB;
@@ -636,6 +669,7 @@ static Suite *boot_suite(void)
 	tcase_add_test(load, test_load_raw);
 	tcase_add_test(load, test_load_raw_outside_ram);
 	tcase_add_test(load, test_write_dtb);
+	tcase_add_test(load, test_load_huge_image_size);
 	suite_add_tcase(s, load);
 	return s;
 }

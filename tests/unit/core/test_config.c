@@ -110,6 +110,68 @@ START_TEST(sections_keys_and_lines)
 }
 END_TEST
 
+/*
+ * Section headers as inih reads them (fuzz_config): blanks inside the
+ * brackets, a UTF-8 BOM before the first one, and names longer than inih's
+ * 50-byte buffer used to put the keys into a second, differently named
+ * section created at the first key's line.  Our reader is the authority on
+ * sections now: the keys stay in the section whose header precedes them.
+ */
+START_TEST(section_header_forms)
+{
+	struct config cfg;
+	struct cfg_section *s;
+	const char *err;
+	char text[256];
+	int rc;
+
+	err = load_err(&cfg, "[ machine ]\ncpus = 2\n[device  uart0 ]\nplugin = pl011\n", &rc);
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_uint_eq(cfg.nsections, 2);
+	s = config_section(&cfg, "machine");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(s->line, 1);
+	ck_assert_ptr_nonnull(config_key(s, "cpus"));
+	s = config_section(&cfg, "uart0");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(s->line, 3);
+	ck_assert_ptr_nonnull(config_key(s, "plugin"));
+	config_free(&cfg);
+
+	err = load_err(&cfg, "\xef\xbb\xbf[machine]\ncpus = 2\n", &rc);
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_uint_eq(cfg.nsections, 1);
+	s = config_section(&cfg, "machine");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(s->line, 1);
+	ck_assert_ptr_nonnull(config_key(s, "cpus"));
+	config_free(&cfg);
+
+	/* 53 characters inside the brackets: inih sees only the first 49. */
+	snprintf(text, sizeof(text), "[machine]\n[device %s]\nplugin = pl011\n",
+		 "a123456789b123456789c123456789d123456789e12345");
+	err = load_err(&cfg, text, &rc);
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_uint_eq(cfg.nsections, 2);
+	s = config_section(&cfg, "a123456789b123456789c123456789d123456789e12345");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(s->line, 2);
+	ck_assert_ptr_nonnull(config_key(s, "plugin"));
+	config_free(&cfg);
+
+	/*
+	 * A continuation line after a 50+ character key came back as another key
+	 * with the name cut to 49 characters; indented lines are refused now.
+	 */
+	snprintf(text, sizeof(text), "[boot]\n%s = a\n  more\n",
+		 "k123456789b123456789c123456789d123456789e123456789");
+	err = load_err(&cfg, text, &rc);
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_msg(strstr(err, "m.ini:3:") && strstr(err, "indented line"), "%s", err);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(duplicate_key)
 {
 	struct config cfg;
@@ -350,6 +412,7 @@ int main(void)
 	tcase_add_test(tc, parse_u64_forms);
 	tcase_add_test(tc, parse_bool_forms);
 	tcase_add_test(tc, sections_keys_and_lines);
+	tcase_add_test(tc, section_header_forms);
 	tcase_add_test(tc, duplicate_key);
 	tcase_add_test(tc, duplicate_section);
 	tcase_add_test(tc, syntax_error_line);

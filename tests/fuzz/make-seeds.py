@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Write the hand-made seed inputs of tests/fuzz/corpus/<target>/seed-*.
+
+Each seed follows the input layout its target's comment describes, so the
+fuzzer starts from runs that reach deep states (an acknowledged interrupt, a
+full RX FIFO, a three-level page walk, a machine with every plugin) instead
+of discovering the encodings byte by byte.  Re-run after changing a layout:
+    tests/fuzz/make-seeds.py
+Regression inputs of past findings (regress-*) are committed as found.
+"""
+import gzip
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+u8 = lambda v: struct.pack("<B", v & 0xff)
+u16 = lambda v: struct.pack("<H", v & 0xffff)
+u32 = lambda v: struct.pack("<I", v & 0xffffffff)
+u64 = lambda v: struct.pack("<Q", v & 0xffffffffffffffff)
+
+# ---- gicv2 -----------------------------------------------------------------
+# header: ncpus-1, lines index (0 1 32 64 224 988 31 100); then ops.
+GICD = dict(CTLR=0, TYPER=1, IIDR=2, IGROUPR=3, ISENABLER=4, ICENABLER=5, ISPENDR=6,
+            ICPENDR=7, ISACTIVER=8, ICACTIVER=9, IPRIORITYR=10, ITARGETSR=11, ICFGR=12,
+            NSACR=13, SGIR=14, CPENDSGIR=15, SPENDSGIR=16, PIDR=17)
+GICC = dict(CTLR=0, PMR=1, BPR=2, IAR=3, EOIR=4, RPR=5, HPPIR=6, ABPR=7, AIAR=8, AEOIR=9,
+            AHPPIR=10, APR0=11, NSAPR0=12, IIDR=13, DIR=14)
+SIZE = {4: 0, 1: 2, 2: 3, 8: 4}
+
+
+def gd_w(cpu, reg, idx, val, size=4):
+    return u8(0) + u8(cpu) + u8(18 + GICD[reg]) + u16(idx) + u8(SIZE[size]) + u32(val)
+
+
+def gd_r(cpu, reg, idx, size=4):
+    return u8(2) + u8(cpu) + u8(18 + GICD[reg]) + u16(idx) + u8(SIZE[size])
+
+
+def gc_w(cpu, reg, val):
+    return u8(3) + u8(cpu) + u8(30 + GICC[reg]) + u8(0) + u32(val)
+
+
+def gc_r(cpu, reg):
+    return u8(4) + u8(cpu) + u8(30 + GICC[reg]) + u8(0)
+
+
+def g_line(line, level):
+    return u8(5) + u8(0) + u16(line) + u8(level)
+
+
+def g_ppi(cpu, ppi, level):
+    return u8(6) + u8(cpu) + u8(ppi) + u8(level)
+
+
+g_reset = u8(7) + u8(0)
+
+
+def g_enable(cpu):
+    return u8(8) + u8(cpu)
+
+
+def g_sgi(cpu, val):
+    return u8(9) + u8(cpu) + u32(val)
+
+
+put("gicv2", "sgi", u8(1) + u8(2) + g_enable(0) + g_enable(1) + g_sgi(0, 0x00020003) +
+    gc_r(1, "IAR") + gc_w(1, "EOIR", 3) + g_sgi(1, 0x01000005) + gc_r(0, "HPPIR") +
+    gc_r(0, "IAR"))
+put("gicv2", "spi-line", u8(3) + u8(3) + g_enable(0) + gd_w(0, "ITARGETSR", 40, 1, 1) +
+    g_line(8, 1) + gc_r(0, "IAR") + gc_w(0, "EOIR", 40) + g_line(8, 0) +
+    gd_w(0, "ICFGR", 2, 0xffffffff) + g_line(9, 1) + g_line(9, 0) + gc_r(0, "IAR"))
+put("gicv2", "ppi-prio", u8(0) + u8(0) + g_enable(0) + g_ppi(0, 11, 1) + gc_w(0, "PMR", 0) +
+    gd_w(0, "IPRIORITYR", 27, 0x80, 1) + gc_w(0, "PMR", 0x88) + gc_r(0, "IAR") +
+    gc_r(0, "RPR") + gc_w(0, "EOIR", 27) + g_reset + g_ppi(0, 11, 0))
+put("gicv2", "group1-alias", u8(1) + u8(2) + g_enable(0) + gd_w(0, "IGROUPR", 1, 0xffffffff) +
+    gc_w(0, "CTLR", 0x213) + gc_w(0, "ABPR", 4) + gd_w(0, "ISPENDR", 1, 1 << 3) +
+    gc_r(0, "AHPPIR") + gc_r(0, "AIAR") + gc_w(0, "AEOIR", 35) + gc_w(0, "DIR", 35) +
+    gd_w(0, "SPENDSGIR", 1, 0x03, 1) + gc_r(0, "IAR"))
+put("gicv2", "many-lines", u8(7) + u8(5) + g_enable(3) + gd_w(3, "ITARGETSR", 1000, 0x8, 1) +
+    g_line(968, 1) + gc_r(3, "IAR") + gd_r(3, "TYPER", 0) + g_reset)
+
+# ---- pl011 -------------------------------------------------------------------
+# ops: 0 write(off u16, size, val u32) 1 read(off, size) 2 rx(n, bytes)
+# 3 advance(ns u32) 4 accept 5 reset
+PL_SIZE = {4: 0, 1: 1, 2: 2, 8: 3}
+
+
+def pw(off, val, size=4):
+    return u8(0) + u16(off) + u8(PL_SIZE[size]) + u32(val)
+
+
+def pr(off, size=4):
+    return u8(1) + u16(off) + u8(PL_SIZE[size])
+
+
+def prx(data):
+    return u8(2) + u8(len(data)) + data
+
+
+def padv(ns):
+    return u8(3) + u32(ns)
+
+
+put("pl011", "linux-init", pw(0x30, 0) + pw(0x24, 13) + pw(0x28, 1) + pw(0x2c, 0x70) +
+    pw(0x38, 0x50) + pw(0x30, 0x301) + pw(0x00, ord("h")) + pr(0x18) + prx(b"hello") +
+    pr(0x40) + pr(0x00) + padv(100000) + pr(0x3c) + pw(0x44, 0x7ff) + pr(0x00))
+put("pl011", "fifo-full", pw(0x2c, 0x10) + pw(0x30, 0x301) + pw(0x34, 0x12) + pw(0x38, 0x7f0) +
+    prx(bytes(range(40))) + pr(0x18) + pr(0x04) + u8(4) + pr(0x00) + pr(0x00) + u8(5) +
+    pr(0x3c))
+put("pl011", "loopback-break", pw(0x30, 0x381) + pw(0x2c, 0x71) + pw(0x00, 0x41) +
+    pr(0x00) + pw(0x04, 0) + pw(0x80, 1) + pr(0xfe0, 1) + pw(0x48, 7))
+
+# ---- virt-timer --------------------------------------------------------------
+# header: ncpus-1, always-on value index; ops: cpu, timer, level; fdt size.
+put("virt_timer", "events", u8(3) + u8(1) + u8(0) + u8(0) + u8(1) + u8(1) + u8(1) + u8(1) +
+    u8(3) + u8(0) + u8(0) + u8(9) + u8(2) + u8(1))
+
+# ---- config ------------------------------------------------------------------
+CFG_MACHINE = """[machine]
+cpus = 2
+memory = 64M
+
+[device gic]
+plugin = gicv2
+dist-base = 0x08000000
+cpu-base = 0x08010000
+lines = 64
+
+[device uart0]
+plugin = pl011
+base = 0x09000000
+irq = 1
+clock-frequency = 24000000
+chardev = null
+
+[device timer]
+plugin = virt-timer
+always-on = true
+
+[boot]
+kernel = Image
+cmdline = console=ttyAMA0
+"""
+put("config", "machine", CFG_MACHINE)
+put("config", "errors", "; comment\n[machine]\ncpus = 0x2 ; two\n# hash\n[device  a ]\n"
+    "plugin = pl011\nbase = 4K\nirq = 99\n[device b]\nplugin=gicv2\ndist-base=0\n"
+    "cpu-base=0x10000\nlines=1G\n[device c]\nplugin = virt-timer\nalways-on = maybe\n")
+put("config", "multiline", "[boot]\nkernel = a\n  continued\ncmdline = x\n[device x]\n"
+    "plugin = gicv2\n[ boot ]\nk=v\n")
+
+# ---- boot --------------------------------------------------------------------
+# header: flags (bit0 raw, bit1 gzip, bit2 initrd), ram size index, ram base
+# index, raw load offset (u32), initrd length (u16); then kernel, initrd bytes.
+
+
+def image(text_offset=0x80000, image_size=0x100000, flags=0xa, body=b"\x00" * 64):
+    hdr = u32(0x14000010) + u32(0) + u64(text_offset) + u64(image_size) + u64(flags) + \
+        u64(0) * 3 + u32(0x644d5241) + u32(0)
+    return hdr + body
+
+
+def boot(flags, ram, base, raw_off, kernel, initrd=b""):
+    return u8(flags) + u8(ram) + u8(base) + u32(raw_off) + u16(len(initrd)) + initrd + kernel
+
+
+put("boot", "image", boot(0, 3, 0, 0, image()))
+put("boot", "image-gz", boot(2, 3, 0, 0, image(body=b"\xaa" * 4096)))
+put("boot", "image-initrd", boot(4, 3, 1, 0, image(image_size=0x300000), b"initrd" * 40))
+put("boot", "legacy", boot(0, 2, 0, 0, image(text_offset=0x1234, image_size=0, flags=1)))
+put("boot", "raw", boot(1, 1, 0, 0x1000, b"\x00\x00\x80\xd2" * 16, b"rd"))
+put("boot", "gz-file", boot(0, 3, 0, 0, gzip.compress(image(), mtime=0)))
+put("boot", "zboot", boot(0, 3, 0, 0, b"MZ\x00\x00zimg" + b"\x00" * 60))
+
+# ---- arm64 decoders ------------------------------------------------------------
+# op 0 ESR, 1 insn+base+rm, 2 sysreg, 3 deadline, 4 exception
+put("arm64_decode", "mix",
+    u8(0) + u64(0x93c08007) +  # DABT ISV=1 SAS=2
+    u8(1) + u32(0xb9400020) + u64(0x9000000) + u64(0) +  # ldr w0, [x1]
+    u8(1) + u32(0xa9bf7bfd) + u64(0x40001000) + u64(0) +  # stp x29, x30, [sp, #-16]!
+    u8(1) + u32(0xf8617800) + u64(0x1000) + u64(7) +  # ldr x0, [x0, x1, lsl #3]
+    u8(1) + u32(0x38c01c20) + u64(0x1000) + u64(0) +  # ldrsb w0, [x1, #1]!
+    u8(2) + u32((3 << 20) | (2 << 17) | (3 << 14) | (14 << 10) | (2 << 1)) + u64(100) +
+    u64(0xfffffff0) + u8(1) + u64(1) + u32((3 << 20) | (1 << 17) | (3 << 14) | (14 << 10) |
+                                            (2 << 1)) +
+    u8(3) + u8(1) + u64(2000) + u64(1000) + u64(62500000) +
+    u8(4) + u64(0x40080000) + u32(0x3c5) + u64(0x40000800) + u64(0) + u64(0x9000000) + u8(0))
+
+# ---- stage-1 translation -------------------------------------------------------
+# sctlr bit, tcr, ttbr0, ttbr1, va, then RAM from 0.
+
+
+def ram_with(entries, size=0x8000):
+    ram = bytearray(size)
+    for addr, val in entries.items():
+        ram[addr:addr + 8] = u64(val)
+    return bytes(ram)
+
+
+# 4K, T0SZ=25: L1 at 0x1000, L2 at 0x2000, L3 at 0x3000, VA 0x40201abc.
+put("arm64_translate", "4k-3level", u8(1) + u64(25) + u64(0x1000) + u64(0) + u64(0x40201abc) +
+    ram_with({0x1008: 0x2003, 0x2008: 0x3003, 0x3008: 0x80005403}))
+# 16K TTBR1, T1SZ=28, EPD0.
+put("arm64_translate", "16k-ttbr1", u8(1) + u64((28 << 16) | (1 << 30) | (1 << 7)) + u64(0) +
+    u64(0x4000) + u64(0xfffffff000000000 | (3 << 25) | (5 << 14) | 0x123) +
+    ram_with({0x4018: 0x4003, 0x4028: 0x12344403}, 0x8000))
+# 64K, T0SZ=16: level-1 table, level-2 block.
+put("arm64_translate", "64k-block", u8(1) + u64(16 | (1 << 14)) + u64(0x0) + u64(0) +
+    u64(0x20001234) + ram_with({0x0: 0x3, 0x8: 0x40000401}, 0x100))
+# Misaligned TTBR0 (BADDR bits below the table size set), 4K T0SZ=48.
+put("arm64_translate", "ttbr-low-bits", u8(1) + u64(48) + u64(0x207e) + u64(0) + u64(0xabcd) +
+    ram_with({0x2050: 0x5403}))
+
+# ---- PSCI --------------------------------------------------------------------
+# per call: aarch32 byte, x0..x3 (u64 each), cpu_on/affinity stub results.
+def call(fid, a1=0, a2=0, a3=0, aarch32=0, res=0):
+    return u8(aarch32) + u64(fid) + u64(a1) + u64(a2) + u64(a3) + u8(res)
+
+
+put("psci", "calls", call(0x84000000) + call(0x8400000a, 0xc4000003) +
+    call(0xc4000003, 1, 0x40080000, 0x1234) + call(0x84000003, 0x100000001, 0x1, 0x2) +
+    call(0x84000004, 1, 0) + call(0xc4000004, 0xff00000000, 1) + call(0x84000006) +
+    call(0x84000001, 0, 0) + call(0xc4000001, 0, 0, aarch32=1) + call(0x84000002) +
+    call(0x84000008) + call(0x84000009) + call(0x80000000) + call(0x8400000a, 0x84000005))

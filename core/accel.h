@@ -24,7 +24,7 @@ enum accel_exit_kind {
 	ACCEL_EXIT_SHUTDOWN, /* PSCI SYSTEM_OFF */
 	ACCEL_EXIT_RESET,    /* PSCI SYSTEM_RESET */
 	ACCEL_EXIT_CPU_OFF,  /* PSCI CPU_OFF handled in userspace: wait for CPU_ON */
-	ACCEL_EXIT_DEBUG,    /* BRK: bare-metal guests stop this way */
+	ACCEL_EXIT_DEBUG,    /* a trapped debug exception (only with vcpu_brk_exit()) */
 	ACCEL_EXIT_ERROR,    /* unrecoverable; the backend logged why */
 };
 
@@ -41,6 +41,31 @@ struct accel_exit {
 	struct accel_mmio mmio;
 	uint64_t pc;  /* where the exit happened, for messages */
 	uint64_t esr; /* ESR_EL2 syndrome when known (debug, errors) */
+	uint64_t far; /* debug: the watchpoint's address */
+};
+
+/*
+ * The one register vocabulary of both backends: what the shared arm64 code
+ * (emul.c) reads and writes through accel_ops.reg_get/reg_set.
+ */
+enum accel_reg {
+	ACCEL_REG_X0 = 0, /* X0..X30 are ACCEL_REG_X0 + n */
+	ACCEL_REG_PC = 31,
+	ACCEL_REG_PSTATE, /* SPSR format */
+	ACCEL_REG_SP_EL0,
+	ACCEL_REG_SP_EL1,
+	ACCEL_REG_ELR_EL1,
+	ACCEL_REG_SPSR_EL1,
+	ACCEL_REG_ESR_EL1,
+	ACCEL_REG_FAR_EL1,
+	ACCEL_REG_VBAR_EL1,
+	ACCEL_REG_SCTLR_EL1,
+	ACCEL_REG_TCR_EL1,
+	ACCEL_REG_TTBR0_EL1,
+	ACCEL_REG_TTBR1_EL1,
+	ACCEL_REG_CNTV_CTL_EL0,
+	ACCEL_REG_CNTV_CVAL_EL0,
+	ACCEL_NR_REGS
 };
 
 struct accel_regs {
@@ -78,6 +103,9 @@ struct accel_ops {
 	 */
 	void (*vcpu_set_irq)(struct vcpu *vcpu, bool level);
 	int (*vcpu_get_regs)(struct vcpu *vcpu, struct accel_regs *regs);
+	/* On the vCPU's thread, between runs: one register of the vocabulary. */
+	int (*reg_get)(struct vcpu *vcpu, enum accel_reg reg, uint64_t *val);
+	int (*reg_set)(struct vcpu *vcpu, enum accel_reg reg, uint64_t val);
 	/*
 	 * Optional, for a system reset: return the vCPU to its power-on state
 	 * (secondaries off) where vcpu_reset alone does not (KVM re-inits).

@@ -3,7 +3,9 @@
  * KVM backend for arm64 Linux hosts, with the interrupt controller in
  * userspace: no in-kernel vGIC, the vCPU IRQ line driven with KVM_IRQ_LINE,
  * timer output levels read from kvm_run (KVM_CAP_ARM_USER_IRQ).  PSCI is left
- * to the kernel.
+ * to the kernel; what KVM hands to userspace of a guest's accesses (ISV=0
+ * loads/stores, aborts) goes through the shared arm64 code in emul.c, as on
+ * HVF.
  *
  * KVM_IRQ_LINE is only ever issued by the vCPU's own thread, before KVM_RUN:
  * it sets HCR_EL2.VI with an atomic bitop, but the vCPU thread rewrites
@@ -31,6 +33,7 @@
 
 #include <linux/kvm.h>
 
+#include "emul.h"
 #include "iothread.h"
 #include "log.h"
 #include "vcpu.h"
@@ -43,8 +46,6 @@ struct kvm_state {
 	int vm_fd;
 	size_t run_size;
 	struct kvm_vcpu_init init;
-	bool has_ext_dabt; /* KVM_CAP_ARM_INJECT_EXT_DABT */
-	bool trap_brk;     /* bare-metal guests stop on BRK; Linux uses BRK for WARN() */
 };
 
 struct kvm_vcpu_state {
@@ -54,8 +55,7 @@ struct kvm_vcpu_state {
 	atomic_bool ready;
 	bool irq_applied;   /* the VI level KVM has, as last set by this thread */
 	bool mmio_pending;  /* last exit was KVM_EXIT_MMIO: complete it on re-entry */
-	bool inject_abort;  /* NISV exit or core-requested fault */
-	bool warned_no_dabt;
+	struct emul_mmio nisv; /* an ISV=0 access emulated here (KVM_EXIT_ARM_NISV) */
 	uint64_t irq_level_seen; /* device_irq_level at the last exit */
 };
 
@@ -76,6 +76,52 @@ static int kvm_set_reg(int fd, uint64_t id, uint64_t val)
 
 	return ioctl(fd, KVM_SET_ONE_REG, &r) ? -errno : 0;
 }
+
+/* The shared register vocabulary (accel.h) as KVM_{GET,SET}_ONE_REG ids. */
+static const uint64_t kvm_regs_id[ACCEL_NR_REGS] = {
+	[ACCEL_REG_PC] = CORE_REG(regs.pc),
+	[ACCEL_REG_PSTATE] = CORE_REG(regs.pstate),
+	[ACCEL_REG_SP_EL0] = CORE_REG(regs.sp),
+	[ACCEL_REG_SP_EL1] = CORE_REG(sp_el1),
+	[ACCEL_REG_ELR_EL1] = CORE_REG(elr_el1),
+	[ACCEL_REG_SPSR_EL1] = CORE_REG(spsr[KVM_SPSR_EL1]),
+	[ACCEL_REG_ESR_EL1] = ARM64_SYS_REG(3, 0, 5, 2, 0),
+	[ACCEL_REG_FAR_EL1] = ARM64_SYS_REG(3, 0, 6, 0, 0),
+	[ACCEL_REG_VBAR_EL1] = ARM64_SYS_REG(3, 0, 12, 0, 0),
+	[ACCEL_REG_SCTLR_EL1] = ARM64_SYS_REG(3, 0, 1, 0, 0),
+	[ACCEL_REG_TCR_EL1] = ARM64_SYS_REG(3, 0, 2, 0, 2),
+	[ACCEL_REG_TTBR0_EL1] = ARM64_SYS_REG(3, 0, 2, 0, 0),
+	[ACCEL_REG_TTBR1_EL1] = ARM64_SYS_REG(3, 0, 2, 0, 1),
+	[ACCEL_REG_CNTV_CTL_EL0] = KVM_REG_ARM_TIMER_CTL,
+	[ACCEL_REG_CNTV_CVAL_EL0] = KVM_REG_ARM_TIMER_CVAL,
+};
+
+static uint64_t kvm_reg_id(enum accel_reg reg)
+{
+	if (reg < ACCEL_REG_PC)
+		return CORE_REG(regs.regs[0]) + (uint64_t)reg * (sizeof(__u64) / sizeof(__u32));
+	return kvm_regs_id[reg];
+}
+
+static int kvm_reg_get(struct vcpu *v, enum accel_reg reg, uint64_t *val)
+{
+	struct kvm_vcpu_state *s = v->accel;
+
+	if ((unsigned)reg >= ACCEL_NR_REGS)
+		return -EINVAL;
+	return kvm_get_reg(s->fd, kvm_reg_id(reg), val);
+}
+
+static int kvm_reg_set(struct vcpu *v, enum accel_reg reg, uint64_t val)
+{
+	struct kvm_vcpu_state *s = v->accel;
+
+	if ((unsigned)reg >= ACCEL_NR_REGS)
+		return -EINVAL;
+	return kvm_set_reg(s->fd, kvm_reg_id(reg), val);
+}
+
+#define KVM (&accel_kvm_ops)
 
 static int kvm_probe(char *err, size_t errlen)
 {
@@ -135,8 +181,6 @@ static int kvm_vm_create(struct vm *vm, char *err, size_t errlen)
 	if (ioctl(ks->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0 &&
 	    ioctl(ks->vm_fd, KVM_ENABLE_CAP, &nisv))
 		log_warn("kvm: cannot enable KVM_CAP_ARM_NISV_TO_USER: %s", strerror(errno));
-	ks->has_ext_dabt = ioctl(ks->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_INJECT_EXT_DABT) > 0;
-	ks->trap_brk = vm->bootp.format == BOOT_RAW;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(KICK_SIGNAL, &sa, NULL); /* no SA_RESTART: KVM_RUN must return */
@@ -241,7 +285,13 @@ static int kvm_vcpu_create(struct vcpu *v)
 	if (rc)
 		goto fail;
 	kvm_hide_gicv3_cpuif(v, s->fd);
-	if (ks->trap_brk) {
+	/*
+	 * Only where the machine stops on BRK: guest debugging sets
+	 * MDCR_EL2.TDE, which routes every debug exception (BRK, breakpoints,
+	 * watchpoints, steps) to KVM and on to us, and KVM masks the guest's
+	 * own single step meanwhile.  vcpu.c re-delivers all but BRK.
+	 */
+	if (vcpu_brk_exit(v)) {
 		struct kvm_guest_debug dbg = {
 			.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,
 		};
@@ -282,7 +332,7 @@ static int kvm_vcpu_reinit(struct vcpu *v)
 	struct kvm_vcpu_state *s = v->accel;
 
 	s->mmio_pending = false;
-	s->inject_abort = false;
+	s->nisv.active = false;
 	s->irq_level_seen = 0;
 	s->irq_applied = false; /* KVM_ARM_VCPU_INIT clears VI */
 	return kvm_init_vcpu(v->vm->accel_state, v->index, s->fd);
@@ -300,27 +350,6 @@ static int kvm_vcpu_reset(struct vcpu *v, uint64_t entry, uint64_t x0)
 	for (int i = 1; i < 4 && !rc; i++)
 		rc = kvm_set_reg(s->fd, CORE_REG(regs.regs[i]), 0);
 	return rc;
-}
-
-static void inject_abort(struct vcpu *v, struct kvm_vcpu_state *s)
-{
-	struct kvm_state *ks = v->vm->accel_state;
-	struct kvm_vcpu_events ev;
-
-	if (!ks->has_ext_dabt) {
-		/* Old kernel: the access becomes RAZ/WI rather than killing the VM. */
-		if (!s->warned_no_dabt)
-			log_warn("vcpu%u: kernel cannot inject external aborts "
-				 "(KVM_CAP_ARM_INJECT_EXT_DABT); faulting accesses read as zero",
-				 v->index);
-		s->warned_no_dabt = true;
-		return;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.exception.ext_dabt_pending = 1;
-	if (ioctl(s->fd, KVM_SET_VCPU_EVENTS, &ev))
-		log_warn("vcpu%u: injecting an external abort failed: %s", v->index,
-			 strerror(errno));
 }
 
 static inline void report_timers(struct vcpu *v, struct kvm_vcpu_state *s, struct kvm_run *run)
@@ -363,6 +392,40 @@ static void kvm_ack_kick(struct kvm_run *run)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
+/*
+ * The core found nothing at a KVM_EXIT_MMIO's address.  KVM retires the
+ * instruction on the next KVM_RUN whatever we do, and an abort made pending
+ * before that (KVM_SET_VCPU_EVENTS) hits a WARN_ON on every such access in
+ * kernels without commit e735a5da6442 (6.12): a guest could flood the host
+ * log, or panic a panic_on_warn host.  So KVM retires it first, without
+ * running the guest (immediate_exit: the documented way to complete a
+ * pending operation), and emul.c then undoes the retirement (PC, the load's
+ * register) and takes the abort by register writes, as on HVF.
+ */
+static int kvm_abort_mmio(struct vcpu *v, struct kvm_vcpu_state *s, struct accel_exit *e)
+{
+	struct kvm_run *run = s->run;
+	struct emul_abort ab;
+	int rc, err;
+
+	emul_abort_prepare(KVM, v, e->mmio.addr, e->mmio.write, &ab);
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	run->immediate_exit = 1;
+	rc = ioctl(s->fd, KVM_RUN, 0);
+	err = errno;
+	kvm_ack_kick(run);
+	if (!rc || err != EINTR) {
+		log_error("vcpu%u: completing an aborted MMIO access: KVM_RUN %s", v->index,
+			  rc ? strerror(err) : "ran the guest");
+		return rc ? -err : -EIO;
+	}
+	report_timers(v, s, run);
+	e->kind = ACCEL_EXIT_NONE; /* back to the core: it sees a kick this run consumed */
+	e->pc = 0;
+	emul_abort_finish(KVM, v, &ab);
+	return 0;
+}
+
 static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
 {
 	struct kvm_vcpu_state *s = v->accel;
@@ -371,13 +434,12 @@ static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
 	if (s->mmio_pending) {
 		s->mmio_pending = false;
 		if (e->mmio.fault)
-			s->inject_abort = true;
-		else if (!e->mmio.write)
+			return kvm_abort_mmio(v, s, e);
+		if (!e->mmio.write)
 			memcpy(run->mmio.data, &e->mmio.data, run->mmio.len);
-	}
-	if (s->inject_abort) {
-		s->inject_abort = false;
-		inject_abort(v, s);
+	} else if (emul_mmio_complete(KVM, v, &s->nisv, e)) {
+		e->kind = ACCEL_EXIT_MMIO; /* the second access of a pair */
+		return 0;
 	}
 
 	kvm_sync_irq_line(v, s);
@@ -434,16 +496,19 @@ static int kvm_vcpu_run(struct vcpu *v, struct accel_exit *e)
 	case KVM_EXIT_DEBUG:
 		e->kind = ACCEL_EXIT_DEBUG;
 		e->esr = run->debug.arch.hsr;
+		e->far = run->debug.arch.far;
 		return 0;
-	case KVM_EXIT_ARM_NISV:
-		/* Not decodable by KVM (ISV=0): an external abort, never a VMM crash. */
-		log_msg(AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
-			"vcpu%u: unsupported access form (ESR ISS 0x%llx) at 0x%llx, pc 0x%" PRIx64
-			"; injecting an external abort",
-			v->index, (unsigned long long)run->arm_nisv.esr_iss,
-			(unsigned long long)run->arm_nisv.fault_ipa, vcpu_pc(v));
-		s->inject_abort = true;
+	case KVM_EXIT_ARM_NISV: {
+		/* No syndrome (LDP/STP, writeback forms): decoded in emul.c, as on HVF. */
+		uint64_t esr = ((uint64_t)ARM64_EC_DABT_LOW << ARM64_ESR_EC_SHIFT) | ARM64_ESR_IL |
+			       run->arm_nisv.esr_iss;
+
+		e->pc = emul_get(KVM, v, ACCEL_REG_PC);
+		if (emul_dabt(KVM, v, &s->nisv, esr, run->arm_nisv.fault_ipa, 0, false, e) !=
+		    EMUL_MMIO)
+			e->kind = ACCEL_EXIT_NONE;
 		return 0;
+	}
 	case KVM_EXIT_INTR:
 		return 0;
 	case KVM_EXIT_FAIL_ENTRY:
@@ -491,20 +556,7 @@ static void kvm_vcpu_set_irq(struct vcpu *v, bool level)
 
 static int kvm_vcpu_get_regs(struct vcpu *v, struct accel_regs *r)
 {
-	struct kvm_vcpu_state *s = v->accel;
-	int rc = 0;
-
-	if (!s)
-		return -ENODEV;
-	for (int i = 0; i < 31 && !rc; i++)
-		rc = kvm_get_reg(s->fd, CORE_REG(regs.regs[i]), &r->x[i]);
-	if (!rc)
-		rc = kvm_get_reg(s->fd, CORE_REG(regs.sp), &r->sp);
-	if (!rc)
-		rc = kvm_get_reg(s->fd, CORE_REG(regs.pc), &r->pc);
-	if (!rc)
-		rc = kvm_get_reg(s->fd, CORE_REG(regs.pstate), &r->pstate);
-	return rc;
+	return v->accel ? emul_get_regs(KVM, v, r) : -ENODEV;
 }
 
 const struct accel_ops accel_kvm_ops = {
@@ -521,5 +573,7 @@ const struct accel_ops accel_kvm_ops = {
 	.vcpu_kick = kvm_vcpu_kick,
 	.vcpu_set_irq = kvm_vcpu_set_irq,
 	.vcpu_get_regs = kvm_vcpu_get_regs,
+	.reg_get = kvm_reg_get,
+	.reg_set = kvm_reg_set,
 	.vcpu_reinit = kvm_vcpu_reinit,
 };

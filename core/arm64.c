@@ -596,3 +596,28 @@ int arm64_inject_undef(const struct arm64_exc_in *in, uint64_t old_far,
 		in, ((uint64_t)ARM64_EC_UNKNOWN << ARM64_ESR_EC_SHIFT) | ARM64_ESR_IL, old_far,
 		out);
 }
+
+int arm64_inject_debug(const struct arm64_exc_in *in, uint64_t esr, uint64_t far,
+		       uint64_t old_far, struct arm64_exc_out *out)
+{
+	unsigned ec = arm64_esr_ec(esr);
+	bool el1 = pstate_is_el1(in->pstate);
+
+	switch (ec) {
+	case ARM64_EC_BREAKPT_LOW:
+	case ARM64_EC_SOFTSTP_LOW:
+		far = old_far;
+		break;
+	case ARM64_EC_WATCHPT_LOW:
+		break;
+	case ARM64_EC_BRK64: /* one class for every EL; the ISS is the immediate */
+		return arm64_take_sync_exception(in, esr, old_far, out);
+	default:
+		return -EINVAL;
+	}
+	/* Taken from EL1 to EL1: the _CUR class, which is the _LOW one plus one. */
+	if (el1)
+		esr = (esr & ~(UINT64_C(0x3f) << ARM64_ESR_EC_SHIFT)) |
+		      ((uint64_t)(ec + 1) << ARM64_ESR_EC_SHIFT);
+	return arm64_take_sync_exception(in, esr, far, out);
+}

@@ -31,6 +31,12 @@
 #define ARM64_EC_IABT_CUR 0x21
 #define ARM64_EC_DABT_LOW 0x24
 #define ARM64_EC_DABT_CUR 0x25
+#define ARM64_EC_BREAKPT_LOW 0x30
+#define ARM64_EC_BREAKPT_CUR 0x31
+#define ARM64_EC_SOFTSTP_LOW 0x32
+#define ARM64_EC_SOFTSTP_CUR 0x33
+#define ARM64_EC_WATCHPT_LOW 0x34
+#define ARM64_EC_WATCHPT_CUR 0x35
 #define ARM64_EC_BRK64 0x3c
 
 static inline unsigned arm64_esr_ec(uint64_t esr)
@@ -72,6 +78,9 @@ struct arm64_dabt {
 };
 
 void arm64_dabt_decode(uint64_t esr, struct arm64_dabt *d);
+
+#define ARM64_ESR_DABT_FNV (UINT64_C(1) << 10) /* FAR not valid */
+#define ARM64_ESR_DABT_WNR (UINT64_C(1) << 6)
 
 /* Data fault status codes used by the backends. */
 #define ARM64_DFSC_SYNC_EXTERNAL 0x10
@@ -293,6 +302,16 @@ int arm64_inject_insn_abort(const struct arm64_exc_in *in, uint64_t far,
 /* UNDEF (EC 0x00, IL=1) for the instruction at in->pc; FAR left as it was. */
 int arm64_inject_undef(const struct arm64_exc_in *in, uint64_t old_far,
 		       struct arm64_exc_out *out);
+
+/*
+ * A debug exception the host trapped (breakpoint, software step, watchpoint
+ * or BRK, ESR_EL2 syndrome `esr`) delivered to the guest's EL1 instead, as it
+ * would have been without the trap: the lower-EL class becomes the current-EL
+ * one when the vCPU was at EL1; `far` is the watchpoint address (FAR keeps
+ * `old_far` for the others).  -EINVAL for anything but those classes.
+ */
+int arm64_inject_debug(const struct arm64_exc_in *in, uint64_t esr, uint64_t far,
+		       uint64_t old_far, struct arm64_exc_out *out);
 
 /* MPIDR_EL1 affinity fields Aff3 [39:32], Aff2..Aff0 [23:0]. */
 #define ARM64_MPIDR_AFF_MASK UINT64_C(0xff00ffffff)

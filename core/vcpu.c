@@ -10,13 +10,12 @@
 #include "boot.h"
 #include "cputimer.h"
 #include "device.h"
+#include "emul.h"
 #include "iothread.h"
 #include "irqroute.h"
 #include "log.h"
 #include "power.h"
 
-#define ESR_EC(esr) (((esr) >> 26) & 0x3f)
-#define ESR_EC_BRK64 0x3c
 
 struct vcpu_env {
 	struct vm *vm;
@@ -27,6 +26,7 @@ struct vcpu_env {
 	struct cputimer *timers;
 	const struct boot_layout *boot;
 	const struct accel_ops *accel; /* set before any thread starts */
+	bool brk_exit;                 /* likewise */
 
 	/* Thread lifetime: how many left their loop; whether to tear down. */
 	pthread_mutex_t lock;
@@ -63,6 +63,16 @@ int vcpu_env_create(struct vcpu_env **out, struct vm *vm, struct vcpu *vcpus, un
 	}
 	*out = env;
 	return 0;
+}
+
+void vcpu_env_set_brk_exit(struct vcpu_env *env, bool on)
+{
+	env->brk_exit = on;
+}
+
+bool vcpu_brk_exit(struct vcpu *v)
+{
+	return v->env->brk_exit;
 }
 
 void vcpu_env_destroy(struct vcpu_env *env)
@@ -165,6 +175,23 @@ static void handle_mmio(struct vcpu *v, struct accel_exit *e)
 	}
 }
 
+/*
+ * A trapped debug exception.  Only a BRK on a machine with brk-exit stops
+ * it; anything else (a breakpoint, watchpoint or step the guest armed for
+ * itself, which the host's trap caught on the way) goes back to the guest
+ * as the exception it would have taken.
+ */
+static void handle_debug(struct vcpu *v, struct accel_exit *e)
+{
+	if (emul_debug_stops(v->env->brk_exit, e->esr)) {
+		dump_regs(v, e);
+		power_request_stop(v->power, (int)(e->esr & 0xff));
+		return;
+	}
+	if (emul_inject_debug(v->env->accel, v, e->esr, e->far))
+		power_request_stop(v->power, 1);
+}
+
 /* Userspace PSCI: park a powered-off vCPU until CPU_ON or the VM stops. */
 static int wait_power_on(struct vcpu *v)
 {
@@ -228,15 +255,7 @@ static int vcpu_loop(struct vcpu *v)
 			rc = wait_power_on(v);
 			break;
 		case ACCEL_EXIT_DEBUG:
-			if (ESR_EC(e->esr) == ESR_EC_BRK64) {
-				dump_regs(v, e);
-				power_request_stop(power, (int)(e->esr & 0xff));
-			} else {
-				log_error("vcpu%u: unexpected debug exit (ESR 0x%" PRIx64
-					  ") at pc 0x%" PRIx64,
-					  v->index, e->esr, vcpu_pc(v));
-				power_request_stop(power, 1);
-			}
+			handle_debug(v, e);
 			break;
 		case ACCEL_EXIT_ERROR:
 		default:

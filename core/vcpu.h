@@ -58,6 +58,13 @@ int vcpu_env_create(struct vcpu_env **out, struct vm *vm, struct vcpu *vcpus, un
 		    struct power *power, struct irqroute *irq, struct cputimer *timers,
 		    const struct boot_layout *boot);
 void vcpu_env_destroy(struct vcpu_env *env);
+/*
+ * The machine's debug policy, set once before the vCPUs start ([boot]
+ * brk-exit): a guest BRK stops the machine (its immediate is the exit
+ * status) and the backends trap debug exceptions for it; off, the guest
+ * takes every debug exception itself.
+ */
+void vcpu_env_set_brk_exit(struct vcpu_env *env, bool on);
 
 /* Hooks for the modules below (registered by vm.c): kick everyone; IRQ sink. */
 void vcpu_kick_all(void *env);
@@ -75,6 +82,9 @@ void vcpus_destroy(struct vcpu_env *env);
 
 /* The vCPU's PC for messages (slow: may read registers); 0 if unknown. */
 uint64_t vcpu_pc(struct vcpu *vcpu);
+
+/* From a backend: whether to trap the guest's debug exceptions (see above). */
+bool vcpu_brk_exit(struct vcpu *vcpu);
 
 /* From a backend: the IRQ input level the irqchip drives into this vCPU. */
 bool vcpu_irq_level(struct vcpu *vcpu);

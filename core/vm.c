@@ -248,6 +248,12 @@ static int load_guest(struct vm *vm)
 	} else {
 		return config_error(cfg, b, "format", "'%s': use linux or raw", fmt);
 	}
+	/* Bare-metal programs stop on BRK; a kernel's BRKs (WARN, BUG) are its own. */
+	vm->brk_exit = vm->bootp.format == BOOT_RAW;
+	rc = config_bool(cfg, b, "brk-exit", &vm->brk_exit);
+	if (rc && rc != -ENOENT)
+		return rc;
+	vcpu_env_set_brk_exit(vm->cpus, vm->brk_exit);
 	rc = config_path(cfg, b, "kernel", &kernel);
 	if (rc == -ENOENT)
 		return config_error(cfg, b, "kernel", "missing: the guest image to boot");
@@ -668,6 +674,8 @@ void vm_print_map(const struct vm *vm, FILE *out)
 		fprintf(out, "  initrd 0x%010llx-0x%010llx\n",
 			(unsigned long long)vm->boot.initrd_start,
 			(unsigned long long)(vm->boot.initrd_end - 1));
+	fprintf(out, "  brk-exit %s\n", vm->brk_exit ? "true: a guest BRK stops the machine" :
+		"false: the guest takes its own debug exceptions");
 	fprintf(out, "  dtb    0x%010llx (%zu bytes)\n", (unsigned long long)vm->boot.dtb_addr,
 		vm->fdt_size);
 	fprintf(out, "interrupts:\n");

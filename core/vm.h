@@ -59,6 +59,7 @@ struct vm {
 	struct vcpu_env *cpus;
 
 	struct boot_params bootp;
+	bool brk_exit; /* [boot] brk-exit: see vcpu_env_set_brk_exit */
 	struct boot_layout boot;
 	char *cmdline;
 	void *fdt;

@@ -2,14 +2,17 @@
 /*
  * A guest that misbehaves on purpose and checks it gets architectural
  * behaviour, not a dead VMM (configs/abort.ini: GIC + PL011 at 0x09000000):
- *   1. a load from 0x0f000000, where nothing is mapped;
- *   2. an LDP from the PL011: no instruction syndrome (ISV=0), which KVM
- *      cannot decode for userspace.
- * Each must arrive as a synchronous external data abort at EL1 (EC 0x25,
+ *   1. a load from 0x0f000000, where nothing is mapped (KVM decodes it);
+ *   2. an LDP from 0x0f000010: no instruction syndrome (ISV=0), decoded by
+ *      avmm (core/emul.c) on both hosts, and nothing there either;
+ *   3. an LDP of two words from the PL011's PrimeCell ID registers (ISV=0
+ *      again), which must simply work: 0x0d, 0xf0.
+ * 1 and 2 must arrive as synchronous external data aborts at EL1 (EC 0x25,
  * DFSC 0x10) with FAR = the address and ELR = the faulting instruction; the
  * handler records them and skips the instruction.  Stops at BRK #0 (`stop')
  * with x0 = 0 when every check passed, else a bitmask of the failed checks:
- *   bit 0/3 EC, 1/4 FAR, 2/5 ELR, 7/8 DFSC (first/second abort), 6 count.
+ *   bit 0/3 EC, 1/4 FAR, 2/5 ELR, 7/8 DFSC (first/second abort), 6 count,
+ *   9 the values the LDP from the PL011 read.
  * BRK #1/#2/#3 in the other vectors flag unexpected exceptions.
  */
 	.text
@@ -21,10 +24,19 @@ _start:
 	mov	x19, #0			/* aborts taken */
 	movz	x1, #0x0f00, lsl #16
 fault1:	ldr	x2, [x1]
-	movz	x1, #0x0900, lsl #16
+	add	x1, x1, #0x10
 fault2:	ldp	x2, x3, [x1]
+	movz	x1, #0x0900, lsl #16
+	add	x1, x1, #0xff0		/* UARTPCellID0, UARTPCellID1 */
+	ldp	w4, w5, [x1]
 
 	mov	x0, #0
+	cmp	x4, #0x0d
+	b.ne	2f
+	cmp	x5, #0xf0
+	b.eq	1f
+2:	orr	x0, x0, #(1 << 9)
+1:
 	cmp	x19, #2
 	b.eq	1f
 	orr	x0, x0, #(1 << 6)
@@ -48,7 +60,8 @@ fault2:	ldp	x2, x3, [x1]
 	cmp	x9, #0x25
 	b.eq	1f
 	orr	x0, x0, #(1 << 3)
-1:	movz	x9, #0x0900, lsl #16
+1:	movz	x9, #0x0f00, lsl #16
+	add	x9, x9, #0x10
 	cmp	x23, x9
 	b.eq	1f
 	orr	x0, x0, #(1 << 4)

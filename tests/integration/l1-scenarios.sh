@@ -22,6 +22,8 @@ for s in "$@"; do
 	fibonacci) timeout 60 /avmm/bin/avmm -c /avmm/configs/fibonacci.ini </dev/null 2>&1 ;;
 	hang) timeout 20 /avmm/bin/avmm --timeout 3 -c /avmm/configs/hang.ini </dev/null 2>&1 ;;
 	abort) timeout 60 /avmm/bin/avmm -c /avmm/configs/abort.ini </dev/null 2>&1 ;;
+	selfbrk) timeout 60 /avmm/bin/avmm --timeout 10 -c /avmm/configs/selfbrk.ini \
+		</dev/null 2>&1 ;;
 	devices) timeout 60 /avmm/bin/avmm -c /avmm/configs/devices.ini </dev/null 2>&1 ;;
 	oot-scratch) AVMM_PLUGIN_PATH=/avmm/oot-plugins timeout 60 /avmm/bin/avmm -v \
 		-c /avmm/configs/oot-scratch.ini </dev/null 2>&1 ;;

@@ -70,6 +70,12 @@ void vcpu_timer_update(struct vcpu *vcpu, enum avmm_cpu_timer timer, bool level)
 	pthread_mutex_unlock(&stub_lock);
 }
 
+bool vcpu_brk_exit(struct vcpu *vcpu)
+{
+	(void)vcpu;
+	return stub.brk_exit;
+}
+
 void log_vmsg(const char *prefix, unsigned flags, const char *fmt, va_list ap)
 {
 	pthread_mutex_lock(&stub_lock);

@@ -40,6 +40,8 @@ struct stub_state {
 	/* vcpu_timer_update */
 	unsigned ntimer;
 	struct stub_timer_event timer[STUB_MAX_RECORDS];
+	/* vcpu_brk_exit */
+	bool brk_exit;
 	/* log_msg / log_vmsg */
 	unsigned nlog;
 	unsigned log_flags[STUB_MAX_RECORDS];

@@ -887,6 +887,62 @@ START_TEST(dtb_file_with_cmdline)
 }
 END_TEST
 
+/* [boot] brk-exit: a boolean; true for raw guests, false for Linux unless set. */
+START_TEST(brk_exit_key)
+{
+	char *image = fake_image();
+	char *path, kernel[600], linux_ini[8192], *la;
+	struct run *r;
+
+	EXACT(edit(8, "load-address = 0x40080000\nbrk-exit = sometimes\n"),
+	      ":9: [boot] brk-exit: 'sometimes' is not a boolean (use true or false)");
+
+	path = write_text(dir(), "brk.ini", base_ini);
+	{
+		const char *args[] = {"--check", "-c", path, NULL};
+
+		r = run_avmm(args);
+		ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+		ck_assert_msg(strstr(r->out, "  brk-exit true: a guest BRK stops the machine\n"),
+			      "%s", r->out);
+	}
+	{
+		const char *args[] = {"--check", "-c", path, "-s", "boot.brk-exit=false", NULL};
+
+		r = run_avmm(args);
+		ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+		ck_assert_msg(strstr(r->out, "  brk-exit false: the guest takes its own debug "
+					     "exceptions\n"), "%s", r->out);
+	}
+	free(path);
+
+	/* A Linux guest keeps its BRKs (WARN, BUG) unless the machine says otherwise. */
+	snprintf(kernel, sizeof(kernel), "boot.kernel=%s", image);
+	snprintf(linux_ini, sizeof(linux_ini), "%s", edit(6, "format = linux\n"));
+	la = strstr(linux_ini, "load-address = 0x40080000\n");
+	ck_assert_ptr_nonnull(la);
+	memmove(la, la + strlen("load-address = 0x40080000\n"),
+		strlen(la + strlen("load-address = 0x40080000\n")) + 1);
+	path = write_text(dir(), "brk-linux.ini", linux_ini);
+	{
+		const char *args[] = {"--check", "-c", path, "-s", kernel, NULL};
+
+		r = run_avmm(args);
+		ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+		ck_assert_msg(strstr(r->out, "  brk-exit false:"), "%s", r->out);
+	}
+	{
+		const char *args[] = {"--check", "-c", path, "-s", kernel, "-s", "boot.brk-exit=true",
+				      NULL};
+
+		r = run_avmm(args);
+		ck_assert_msg(r->status == 0, "status %d: %s", r->status, r->err);
+		ck_assert_msg(strstr(r->out, "  brk-exit true:"), "%s", r->out);
+	}
+	free(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -952,6 +1008,7 @@ int main(void)
 	tcase_add_test(tc, check_socket_in_missing_dir);
 	tcase_add_test(tc, timer_without_interrupt_controller);
 	tcase_add_test(tc, dtb_file_with_cmdline);
+	tcase_add_test(tc, brk_exit_key);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -858,10 +858,46 @@ START_TEST(canceled_and_kick)
 }
 END_TEST
 
+/* The value of the last hv_vcpu_set_trap_debug_exceptions on vCPU 0; -1 if none. */
+static int trap_debug_value(void)
+{
+	size_t n = hvf_fake_events(ev, HVF_FAKE_MAX_EVENTS);
+	int v = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].type == HVF_EV_TRAP_DEBUG && ev[i].vcpu == 0)
+			v = (int)ev[i].value;
+	return v;
+}
+
+/* vCPU 0 again, created under the current stub.brk_exit. */
+static void recreate_vcpu0(void)
+{
+	ops->vcpu_destroy(&vcpus[0]);
+	ops->vm_destroy(&vm);
+	hvf_fake_reset();
+	vm_init();
+	ck_assert_int_eq(ops->vm_create(&vm, err, sizeof(err)), 0);
+	ck_assert_int_eq(ops->vcpu_create(&vcpus[0]), 0);
+	ck_assert_int_eq(ops->vcpu_reset(&vcpus[0], CODE, 0x48000000), 0);
+	hvf_fake_set_sys_reg(0, HV_SYS_REG_VBAR_EL1, VBAR);
+}
+
+START_TEST(debug_not_trapped_by_default)
+{
+	/* A machine without brk-exit (every Linux guest): the guest's own BRK
+	 * (WARN, BUG, a debugger) and other debug exceptions stay in the guest. */
+	ck_assert_int_eq(trap_debug_value(), 0);
+}
+END_TEST
+
 START_TEST(brk_debug_exit)
 {
 	struct accel_exit e = { 0 };
 
+	stub.brk_exit = true;
+	recreate_vcpu0();
+	ck_assert_int_eq(trap_debug_value(), 1);
 	hvf_fake_set_reg(0, HV_REG_PC, CODE + 0x40);
 	script1(0xf20003e8, 0, 0); /* brk #0x3e8 */
 	run(&e);
@@ -869,7 +905,13 @@ START_TEST(brk_debug_exit)
 	ck_assert_uint_eq(e.esr, 0xf20003e8);
 	ck_assert_uint_eq(e.pc, CODE + 0x40);
 	ck_assert_uint_eq(reg(HV_REG_PC), CODE + 0x40);
-	ck_assert_uint_eq(hvf_fake_count(HVF_EV_TRAP_DEBUG, 0), 1);
+
+	/* A watchpoint caught by the same trap reaches the core with its address. */
+	script1(0xd2000040, 0x09000010, 0x09000010);
+	run(&e);
+	ck_assert_int_eq(e.kind, ACCEL_EXIT_DEBUG);
+	ck_assert_uint_eq(e.esr, 0xd2000040);
+	ck_assert_uint_eq(e.far, 0x09000010);
 }
 END_TEST
 
@@ -1092,6 +1134,7 @@ static Suite *hvf_suite(void)
 	tcase_add_test(tc, wfi_after_vtimer_rearm);
 	tcase_add_test(tc, ptimer_fires_through_watchdog);
 	tcase_add_test(tc, canceled_and_kick);
+	tcase_add_test(tc, debug_not_trapped_by_default);
 	tcase_add_test(tc, brk_debug_exit);
 	tcase_add_test(tc, wfe_and_insn_abort);
 	tcase_add_test(tc, vcpu_create_and_reset_state);

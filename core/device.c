@@ -18,10 +18,8 @@
 #include "memmap.h"
 #include "plugin.h"
 #include "ram.h"
-#include "vcpu.h"
 #include "vm.h"
 
-#define GUEST_LOG_BURST 10
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -54,23 +52,12 @@ static void h_vlog(struct avmm_dev *dev, unsigned flags, const char *fmt, va_lis
 {
 	struct log_ratelimit *rl = NULL;
 
-	if ((int)(flags & AVMM_LOG_LEVEL_MASK) > log_level())
-		return;
 	if (flags & AVMM_LOG_GUEST_ERROR)
 		rl = &dev->rl_guest;
 	else if (flags & AVMM_LOG_UNIMP)
 		rl = &dev->rl_unimp;
-	if (rl) {
-		uint32_t dropped;
-
-		if (!log_ratelimit_ok(rl, clock_ns(), GUEST_LOG_BURST))
-			return;
-		/* Taken atomically: vCPUs share the device's limiter. */
-		dropped = log_ratelimit_take_suppressed(rl);
-		if (dropped)
-			log_msg(AVMM_LOG_WARN, "%s: %u similar messages suppressed", dev->name,
-				dropped);
-	}
+	if (rl && !log_guest_begin(rl, dev->name, flags))
+		return;
 	log_vmsg(dev->name, flags, fmt, ap);
 }
 
@@ -171,10 +158,15 @@ static int h_mmio_register(struct avmm_dev *dev, const char *cfg_key, uint64_t b
 	return rc;
 }
 
-int mmio_dispatch(struct vm *vm, struct vcpu *vcpu, uint64_t addr, unsigned len, bool write,
-		  uint64_t *data)
+static uint64_t origin_pc(const struct mmio_origin *from)
 {
-	unsigned cpu = vcpu ? vcpu->index : 0;
+	return from && from->pc ? from->pc(from->ctx) : 0;
+}
+
+int mmio_dispatch(struct vm *vm, const struct mmio_origin *from, uint64_t addr, unsigned len,
+		  bool write, uint64_t *data)
+{
+	unsigned cpu = from ? from->cpu : 0;
 	const struct mmio_region *r = memmap_find(&vm->map, addr);
 	struct avmm_dev *dev;
 	uint64_t off, val = 0;
@@ -186,10 +178,11 @@ int mmio_dispatch(struct vm *vm, struct vcpu *vcpu, uint64_t addr, unsigned len,
 	off = addr - r->base;
 	if (!(r->ops->valid_sizes & len) || (len & (len - 1)) ||
 	    (!r->ops->allow_unaligned && (off & (len - 1))) || len > r->size - off) {
-		h_log(dev, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
-		      "%u-byte %s at 0x%llx (offset 0x%llx) not supported by this device; pc 0x%llx",
-		      len, write ? "write" : "read", (unsigned long long)addr,
-		      (unsigned long long)off, (unsigned long long)vcpu_pc(vcpu));
+		log_guest(&dev->rl_guest, dev->name, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+			  "%u-byte %s at 0x%llx (offset 0x%llx) not supported by this device; "
+			  "pc 0x%llx",
+			  len, write ? "write" : "read", (unsigned long long)addr,
+			  (unsigned long long)off, (unsigned long long)origin_pc(from));
 		if (!write)
 			*data = 0;
 		return 0;
@@ -201,10 +194,10 @@ int mmio_dispatch(struct vm *vm, struct vcpu *vcpu, uint64_t addr, unsigned len,
 		rc = r->ops->read(r->opaque, cpu, off, len, &val);
 	pthread_mutex_unlock(&dev->lock);
 	if (rc) {
-		h_log(dev, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
-		      "%u-byte %s at offset 0x%llx rejected (%s); pc 0x%llx", len,
-		      write ? "write" : "read", (unsigned long long)off, strerror(-rc),
-		      (unsigned long long)vcpu_pc(vcpu));
+		log_guest(&dev->rl_guest, dev->name, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+			  "%u-byte %s at offset 0x%llx rejected (%s); pc 0x%llx", len,
+			  write ? "write" : "read", (unsigned long long)off, strerror(-rc),
+			  (unsigned long long)origin_pc(from));
 		val = 0;
 	}
 	if (!write)

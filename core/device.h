@@ -57,11 +57,16 @@ void device_destroy(struct avmm_dev *dev);
  * The MMIO hot path: find the region, enforce its valid sizes and alignment
  * (RAZ/WI and a guest error otherwise), call it under the device lock.
  * Returns -EFAULT when nothing is mapped at addr (the caller injects an
- * abort).  No allocation.  `vcpu` may be NULL (tests): the access is then
+ * abort).  No allocation.  `from` may be NULL (tests): the access is then
  * made as CPU 0.
  */
-struct vcpu;
-int mmio_dispatch(struct vm *vm, struct vcpu *vcpu, uint64_t addr, unsigned len, bool write,
-		  uint64_t *data);
+struct mmio_origin {
+	unsigned cpu;
+	/* The accessing PC, for a guest-error message only (it may be costly). */
+	uint64_t (*pc)(const void *ctx);
+	const void *ctx;
+};
+int mmio_dispatch(struct vm *vm, const struct mmio_origin *from, uint64_t addr, unsigned len,
+		  bool write, uint64_t *data);
 
 #endif

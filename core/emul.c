@@ -50,15 +50,6 @@ static enum accel_reg sp_reg(const struct accel_ops *a, struct vcpu *v)
 	return m == ARM64_PSTATE_M_EL1H ? ACCEL_REG_SP_EL1 : ACCEL_REG_SP_EL0;
 }
 
-static bool guest_log_ok(struct vcpu *v)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return log_ratelimit_ok(&v->rl_unmapped,
-				(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, 10);
-}
-
 /* ---- exception entry ----------------------------------------------------- */
 
 enum exc_kind { EXC_DABT, EXC_IABT, EXC_UNDEF, EXC_DEBUG };
@@ -143,19 +134,17 @@ void emul_other_exception(const struct accel_ops *a, struct vcpu *v, uint64_t es
 	unsigned ec = arm64_esr_ec(esr);
 
 	if (ec == ARM64_EC_IABT_LOW) {
-		if (guest_log_ok(v))
-			log_msg(AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
-				"vcpu%u: instruction fetch from IPA %#llx outside RAM (pc %#llx); "
-				"injecting an external abort",
-				v->index, (unsigned long long)ipa, pc);
+		log_guest(&v->rl_guest, NULL, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+			"vcpu%u: instruction fetch from IPA %#llx outside RAM (pc %#llx); "
+			"injecting an external abort",
+			v->index, (unsigned long long)ipa, pc);
 		emul_inject_iabt(a, v, far);
 		return;
 	}
-	if (guest_log_ok(v))
-		log_msg(AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
-			"vcpu%u: unexpected exception class %#x (ESR %#llx) at pc %#llx; "
-			"injecting UNDEF",
-			v->index, ec, (unsigned long long)esr, pc);
+	log_guest(&v->rl_guest, NULL, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+		"vcpu%u: unexpected exception class %#x (ESR %#llx) at pc %#llx; "
+		"injecting UNDEF",
+		v->index, ec, (unsigned long long)esr, pc);
 	emul_inject_undef(a, v);
 }
 
@@ -294,12 +283,11 @@ enum emul_result emul_dabt(const struct accel_ops *a, struct vcpu *v, struct emu
 		return EMUL_MMIO;
 abort:
 	m->active = false;
-	if (guest_log_ok(v))
-		log_msg(AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
-			"vcpu%u: data abort at IPA %#llx (pc %#llx, insn %#010x, ESR %#llx): %s; "
-			"injecting an external abort",
-			v->index, (unsigned long long)ipa, (unsigned long long)exit->pc, insn,
-			(unsigned long long)esr, why);
+	log_guest(&v->rl_guest, NULL, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+		"vcpu%u: data abort at IPA %#llx (pc %#llx, insn %#010x, ESR %#llx): %s; "
+		"injecting an external abort",
+		v->index, (unsigned long long)ipa, (unsigned long long)exit->pc, insn,
+		(unsigned long long)esr, why);
 	emul_inject_dabt(a, v, far, far_valid, d.wnr);
 	return EMUL_CONTINUE;
 }

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static atomic_int cur_level = AVMM_LOG_WARN;
 
@@ -57,6 +58,34 @@ void log_msg(unsigned flags, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(NULL, flags, fmt, ap);
 	va_end(ap);
+}
+
+void log_pmsg(const char *prefix, unsigned flags, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(prefix, flags, fmt, ap);
+	va_end(ap);
+}
+
+bool log_guest_begin(struct log_ratelimit *rl, const char *prefix, unsigned flags)
+{
+	struct timespec ts;
+	uint32_t dropped;
+
+	/* A message nobody would see costs no token. */
+	if ((int)(flags & AVMM_LOG_LEVEL_MASK) > log_level())
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!log_ratelimit_ok(rl, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+			      LOG_GUEST_BURST))
+		return false;
+	/* Taken atomically: several vCPUs share one limiter. */
+	dropped = log_ratelimit_take_suppressed(rl);
+	if (dropped)
+		log_pmsg(prefix, AVMM_LOG_WARN, "%u similar messages suppressed", dropped);
+	return true;
 }
 
 bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, uint32_t burst)

@@ -19,6 +19,7 @@ int log_level(void);
  */
 void log_msg(unsigned flags, const char *fmt, ...) AVMM_PRINTF(2, 3);
 void log_vmsg(const char *prefix, unsigned flags, const char *fmt, va_list ap);
+void log_pmsg(const char *prefix, unsigned flags, const char *fmt, ...) AVMM_PRINTF(3, 4);
 
 /*
  * Token bucket for guest-triggered messages: `burst` messages, then one per
@@ -35,6 +36,23 @@ struct log_ratelimit {
 bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, uint32_t burst);
 /* How many messages were suppressed since the last call; resets the count. */
 uint32_t log_ratelimit_take_suppressed(struct log_ratelimit *rl);
+
+/*
+ * Guest-triggered messages, one way for every core path and every device:
+ * per limiter, LOG_GUEST_BURST at once and then one a second; what was
+ * suppressed is counted and said ("N similar messages suppressed") before
+ * the next one that gets through.  log_guest_begin() decides and says that;
+ * the message itself follows with log_pmsg().  log_guest() does both, and
+ * evaluates its arguments (a PC read from the accelerator costs an ioctl)
+ * only for a message that is printed.
+ */
+#define LOG_GUEST_BURST 10
+bool log_guest_begin(struct log_ratelimit *rl, const char *prefix, unsigned flags);
+#define log_guest(rl, prefix, flags, ...)                                       \
+	do {                                                                    \
+		if (log_guest_begin((rl), (prefix), (flags)))                   \
+			log_pmsg((prefix), (flags), __VA_ARGS__);               \
+	} while (0)
 
 /* Format a message into a caller's err[errlen] buffer (NULL or 0: nothing). */
 void log_errbuf(char *err, size_t errlen, const char *fmt, ...) AVMM_PRINTF(3, 4);

@@ -158,19 +158,25 @@ static void dump_regs(struct vcpu *v, const struct accel_exit *e)
 	fputs(buf, stderr);
 }
 
+static uint64_t origin_pc(const void *ctx)
+{
+	return vcpu_pc((struct vcpu *)ctx);
+}
+
 static void handle_mmio(struct vcpu *v, struct accel_exit *e)
 {
+	const struct mmio_origin from = {v->index, origin_pc, v};
+
 	v->mmio_exits++;
 	e->mmio.fault = false;
-	if (mmio_dispatch(v->vm, v, e->mmio.addr, e->mmio.len, e->mmio.write, &e->mmio.data) ==
-	    -EFAULT) {
+	if (mmio_dispatch(v->vm, &from, e->mmio.addr, e->mmio.len, e->mmio.write,
+			  &e->mmio.data) == -EFAULT) {
 		/* Nothing there: an external abort, as on hardware. */
-		if (log_ratelimit_ok(&v->rl_unmapped, clock_ns(), 10))
-			log_msg(AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
-				"vcpu%u: %u-byte %s of unmapped address 0x%" PRIx64
-				" at pc 0x%" PRIx64 "; injecting an external abort",
-				v->index, e->mmio.len, e->mmio.write ? "write" : "read",
-				e->mmio.addr, vcpu_pc(v));
+		log_guest(&v->rl_guest, NULL, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+			  "vcpu%u: %u-byte %s of unmapped address 0x%" PRIx64
+			  " at pc 0x%" PRIx64 "; injecting an external abort",
+			  v->index, e->mmio.len, e->mmio.write ? "write" : "read", e->mmio.addr,
+			  vcpu_pc(v));
 		e->mmio.fault = true;
 	}
 }

@@ -39,7 +39,7 @@ struct vcpu {
 	/* Backend state exists: kicks and IRQ changes may reach the backend. */
 	atomic_bool created;
 
-	struct log_ratelimit rl_unmapped;
+	struct log_ratelimit rl_guest; /* this vCPU's guest-error messages */
 	struct accel_exit exit; /* the exit being handled */
 
 	/* Statistics, read after the thread ends. */

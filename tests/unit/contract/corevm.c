@@ -71,7 +71,7 @@ int corevm_mmio(struct corevm *cv, unsigned cpu, uint64_t addr, unsigned size, b
 		uint64_t *val)
 {
 	ck_assert_uint_lt(cpu, cv->vm.ncpus);
-	return mmio_dispatch(&cv->vm, &cv->vcpus[cpu], addr, size, write, val);
+	return mmio_dispatch(&cv->vm, &(struct mmio_origin){.cpu = cpu}, addr, size, write, val);
 }
 
 static void sentinel(void *opaque)

@@ -173,17 +173,54 @@ START_TEST(dispatch_calls_device_under_its_lock)
 
 	ck_assert_int_eq(H->mmio_register(&a, "base", 0x9000000, 0x1000, &rec_ops, &rec), 0);
 	rec.read_value = 0x1122334455667788ull;
-	ck_assert_int_eq(mmio_dispatch(&vm, &vcpus[1], 0x9000010, 4, false, &v), 0);
+	ck_assert_int_eq(mmio_dispatch(&vm, &(struct mmio_origin){.cpu = 1}, 0x9000010, 4, false, &v),
+			 0);
 	ck_assert_uint_eq(rec.calls, 1);
 	ck_assert_uint_eq(rec.cpu, 1);
 	ck_assert_uint_eq(rec.off, 0x10);
 	ck_assert_int_eq(rec.lock_state, EBUSY); /* serialised by the core */
 	ck_assert_uint_eq(v, 0x55667788);	  /* truncated to the access size */
 	v = 0xabcdef;
-	ck_assert_int_eq(mmio_dispatch(&vm, &vcpus[0], 0x9000ff8, 8, true, &v), 0);
+	ck_assert_int_eq(mmio_dispatch(&vm, &(struct mmio_origin){.cpu = 0}, 0x9000ff8, 8, true, &v),
+			 0);
 	ck_assert_uint_eq(rec.calls, 2);
 	ck_assert_uint_eq(rec.val, 0xabcdef);
 	ck_assert_uint_eq(rec.size, 8);
+}
+END_TEST
+
+static unsigned pc_reads;
+
+static uint64_t count_pc(const void *ctx)
+{
+	(void)ctx;
+	pc_reads++;
+	return 0x40080000;
+}
+
+/*
+ * A guest hammering a register with a bad width: the messages are rate
+ * limited, and so is the cost of making them (reading the PC is an ioctl
+ * on KVM): the PC is read only for a message that is printed.
+ */
+START_TEST(dispatch_guest_errors_cost_only_when_printed)
+{
+	const struct mmio_origin from = {.cpu = 1, .pc = count_pc};
+	uint64_t v;
+
+	ck_assert_int_eq(H->mmio_register(&a, "base", 0x9000000, 0x1000, &rec_ops, &rec), 0);
+	pc_reads = 0;
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(mmio_dispatch(&vm, &from, 0x9000000, 2, false, &v), 0);
+	ck_assert_uint_eq(pc_reads, LOG_GUEST_BURST);
+	/* Not even that when nobody would see the message. */
+	log_set_level(-1);
+	memset(&a.rl_guest, 0, sizeof(a.rl_guest));
+	pc_reads = 0;
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(mmio_dispatch(&vm, &from, 0x9000000, 2, false, &v), 0);
+	ck_assert_uint_eq(pc_reads, 0);
+	log_set_level(AVMM_LOG_WARN);
 }
 END_TEST
 
@@ -418,6 +455,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, dispatch_calls_device_under_its_lock);
 	tcase_add_test(tc, dispatch_refuses_bad_accesses_as_raz_wi);
+	tcase_add_test(tc, dispatch_guest_errors_cost_only_when_printed);
 	tcase_add_test(tc, mmio_register_checks);
 	tcase_add_test(tc, config_lookups_mark_keys_and_report);
 	tcase_add_test(tc, irq_lines_claimed_and_routed);

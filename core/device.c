@@ -17,6 +17,7 @@
 #include "irqroute.h"
 #include "memmap.h"
 #include "plugin.h"
+#include "power.h"
 #include "ram.h"
 #include "vm.h"
 
@@ -467,7 +468,7 @@ static uint64_t h_clock_ns(void)
 
 static void h_vm_request_exit(struct avmm_dev *dev, int status)
 {
-	vm_request_stop(dev->vm, status);
+	power_request_stop(dev->vm->power, status);
 }
 
 const struct avmm_host device_host = {

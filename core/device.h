@@ -1,5 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Device instances and the host services table they are given. */
+/*
+ * Devices.  This module owns each device instance (its plugin instance, its
+ * lock, which serialises every call into it, its MMIO ops copies, timers,
+ * fd watches and log limiters), the host services table plugins call, and
+ * MMIO dispatch.  It sits above the interrupt-routing, CPU-timer and power
+ * modules and the services (I/O thread, character backends, RAM, memory map,
+ * config), and below vcpu.c (which dispatches MMIO exits here) and vm.c
+ * (which creates and destroys devices).
+ */
 #ifndef AVMM_CORE_DEVICE_H
 #define AVMM_CORE_DEVICE_H
 

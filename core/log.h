@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Logging, at the bottom of the core: levels, the "avmm: [who: ]" prefix and
+ * one write per line, and the rate limiting every guest-triggered message
+ * goes through (log_guest).  It calls nothing else in the core.
+ */
 #ifndef AVMM_CORE_LOG_H
 #define AVMM_CORE_LOG_H
 

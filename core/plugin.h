@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Plugin loader: find, dlopen (RTLD_NOW | RTLD_LOCAL) and version-check. */
+/*
+ * Plugin loader: find, dlopen (RTLD_NOW | RTLD_LOCAL) and version-check.  It
+ * owns the loaded shared objects and a core copy of each descriptor (read up
+ * to the plugin's own struct_size, so a plugin built for an older minor ABI
+ * loads); device.c creates instances from them.  A service: calls nothing in
+ * the core above it.
+ */
 #ifndef AVMM_CORE_PLUGIN_H
 #define AVMM_CORE_PLUGIN_H
 

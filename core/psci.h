@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* PSCI 1.0 constants (Arm DEN0022) and the userspace implementation for HVF. */
+/*
+ * PSCI 1.0 constants (Arm DEN0022) and the userspace implementation, for
+ * backends whose kernel has none (HVF): decoding a call and answering it,
+ * with CPU_ON, CPU_OFF and AFFINITY_INFO handed to the power module below.
+ */
 #ifndef AVMM_CORE_PSCI_H
 #define AVMM_CORE_PSCI_H
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Guest RAM: one anonymous mapping, and the single bounds-checked accessor. */
+/*
+ * Guest RAM: one anonymous mapping, and the single bounds-checked accessor
+ * every guest address a device or the core touches goes through.  A service
+ * at the bottom of the core: it calls nothing.
+ */
 #ifndef AVMM_CORE_RAM_H
 #define AVMM_CORE_RAM_H
 

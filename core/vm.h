@@ -1,5 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* The machine: built from the config, run, torn down. */
+/*
+ * The machine: built from the config, run, torn down.  This module is the
+ * top of the core and the one owner of every lifetime: it creates the
+ * modules below (power, interrupt routing, CPU timers, devices, the I/O
+ * thread, the vCPUs and the accelerator), wires their upward notifications
+ * as callbacks, and tears everything down in one order (join every vCPU,
+ * stop the I/O thread, destroy the accelerator's vCPU state, the devices,
+ * the accelerator VM, RAM).  Only main.c is above it.
+ */
 #ifndef AVMM_CORE_VM_H
 #define AVMM_CORE_VM_H
 

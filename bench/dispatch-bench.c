@@ -48,6 +48,7 @@ static void run(unsigned nregions, long iters)
 	static struct vm vm;
 	static struct avmm_dev devs[64];
 	uint64_t data = 0, sum = 0;
+	pthread_mutexattr_t attr;
 	double t0, t1, t2;
 
 	memset(&vm, 0, sizeof(vm));
@@ -57,7 +58,11 @@ static void run(unsigned nregions, long iters)
 					.ops = &ops, .dev = &devs[i]};
 
 		devs[i].name = "bench";
-		pthread_mutex_init(&devs[i].lock, NULL);
+		/* As device_create makes it: recursive, so callbacks may call back in. */
+		pthread_mutexattr_init(&attr);
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&devs[i].lock, &attr);
+		pthread_mutexattr_destroy(&attr);
 		memmap_add(&vm.map, &r, NULL);
 	}
 	/* Spread accesses over the regions, as a guest touching several devices. */

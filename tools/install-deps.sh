@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Install what building and testing avmm needs, from the distribution.
-#   Debian/Ubuntu: build deps, Check, clang with libFuzzer (tools/fuzz.sh), and
+#   Debian/Ubuntu: build deps, Check, clang with libFuzzer (tools/fuzz.sh),
+#                  e2fsprogs (tools/mkrootfs.sh: mke2fs -d, debugfs), and
 #                  for the nested harness on non-arm64 hosts: qemu-system-arm,
 #                  the aarch64 cross toolchain, cpio.
 #   macOS:         Homebrew cmake pkg-config dtc inih check llvm (libFuzzer).
@@ -16,7 +17,7 @@ fi
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 pkgs=(build-essential cmake pkg-config libfdt-dev libinih-dev check zlib1g-dev python3 cpio
-	gzip clang libclang-rt-dev)
+	gzip clang libclang-rt-dev e2fsprogs)
 if [ "$(uname -m)" != aarch64 ]; then
 	# The nested harness: arm64 Linux under QEMU runs avmm on real KVM.
 	pkgs+=(qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu

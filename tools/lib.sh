@@ -154,3 +154,134 @@ pack_initramfs() {
 	} | gzip "-${level}n" >"$out.tmp"
 	mv -f "$out.tmp" "$out"
 }
+
+# --- The L2 guest's userland (shared by mkinitramfs.sh and mkrootfs.sh) ---
+
+# guest_busybox_tree ROOT BUSYBOX: the directories, /bin/busybox, /bin/sh and a
+# root account with an empty password (busybox login lets it in, for a getty
+# on hvc0; the console itself gets a shell without logging in).
+guest_busybox_tree() {
+	local root=$1 bb=$2
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
+	cp "$bb" "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	echo "root::0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+	echo "root:x:0:" >"$root/etc/group"
+}
+
+# busybox_applets BUSYBOX: the applet names compiled into an (arm64) busybox,
+# one a line. The binary cannot run here, so read its applet name table: NUL
+# separated, sorted, starting with the test applets "[" and "[[".
+busybox_applets() {
+	python3 - "$1" <<'PY'
+import re, sys
+data = open(sys.argv[1], "rb").read()
+start = data.find(b"\0[\0[[\0")
+if start < 0:
+    sys.exit("no applet name table in " + sys.argv[1])
+names = data[start + 1:data.find(b"\0\0", start + 1)].split(b"\0")
+for n in names:
+    if not re.fullmatch(rb"[\[\]a-z0-9_.-]+", n):
+        sys.exit("unexpected applet name %r in %s" % (n, sys.argv[1]))
+if names != sorted(names) or b"sh" not in names or b"mount" not in names:
+    sys.exit("the applet table of %s does not look like one" % sys.argv[1])
+print("\n".join(n.decode() for n in names))
+PY
+}
+
+# guest_init_head [install]: the start of a busybox init script: applet
+# links (with "install": made at boot, for an initramfs), PATH, and the
+# pseudo file systems (left alone when an initramfs moved them here already).
+guest_init_head() {
+	echo '#!/bin/sh'
+	[ "${1:-}" != install ] || echo '/bin/busybox --install -s'
+	cat <<'EOF2'
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin HOME=/root TERM=${TERM:-vt100}
+[ -e /proc/self ] || mount -t proc proc /proc
+[ -e /sys/kernel ] || mount -t sysfs sysfs /sys
+[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev 2>/dev/null
+EOF2
+}
+
+# guest_init_tail MARKER: print MARKER, then a job-control shell on the
+# console with the prompt the tests wait for, for ever.
+guest_init_tail() {
+	echo "echo \"$1\""
+	cat <<'EOF2'
+export PS1='~ # '
+# Keep PID 1 alive: if the shell exits, start another one.
+while :; do
+	setsid cttyhack sh -i
+done
+EOF2
+}
+
+# --- Guest kernel modules (the Debian kernel has virtio as modules) ---
+
+# The virtio transport and devices avmm's guests use, and what they need.
+# ext4, jbd2, mbcache and crc32c are built into Debian's cloud kernel.
+AVMM_VIRTIO_MODULES="virtio_mmio virtio_blk virtio_rng virtio_console"
+
+# guest_modules_dir: lib/modules/<version> of the kernel package that
+# fetch-guest.sh unpacked (AVMM_GUEST_MODULES overrides it).
+guest_modules_dir() {
+	local kpkg d
+	if [ -n "${AVMM_GUEST_MODULES:-}" ]; then
+		[ -d "$AVMM_GUEST_MODULES" ] || die "AVMM_GUEST_MODULES=$AVMM_GUEST_MODULES is not a directory"
+		echo "$AVMM_GUEST_MODULES"
+		return
+	fi
+	[ -s "$AVMM_GUEST_DIR/kernel-package" ] ||
+		die "$AVMM_GUEST_DIR/kernel-package missing: run tools/fetch-guest.sh first"
+	kpkg=$(cat "$AVMM_GUEST_DIR/kernel-package")
+	d=$(ls -1d "$AVMM_CACHE"/extract/"${kpkg}"_*/lib/modules/"${kpkg#linux-image-}" 2>/dev/null |
+		sort -V | tail -n 1)
+	[ -n "$d" ] || die "no modules of $kpkg under $AVMM_CACHE/extract: run tools/fetch-guest.sh"
+	echo "$d"
+}
+
+# module_cat KO: the module's ELF, decompressed if Debian compressed it.
+module_cat() {
+	case $1 in
+	*.ko.xz) need_cmd xz; xz -dc "$1" ;;
+	*.ko.zst) need_cmd zstd; zstd -dcq "$1" ;;
+	*.ko.gz) gzip -dc "$1" ;;
+	*.ko) cat "$1" ;;
+	*) die "$1: not a kernel module" ;;
+	esac
+}
+
+# module_find MODDIR NAME: the module's file; file names may use - for _.
+module_find() {
+	local f
+	f=$(find "$1/kernel" \( -name "$2.ko*" -o -name "${2//_/-}.ko*" \) | LC_ALL=C sort | head -n 1)
+	[ -n "$f" ] || die "module $2 is not in $1 (built in? see modules.builtin)"
+	echo "$f"
+}
+
+# guest_modules_order MODDIR NAME...: "name path" lines in load order, every
+# module after what it depends on. The package ships no modules.dep (depmod
+# runs at install time), so read each module's own .modinfo "depends=".
+guest_modules_order() {
+	local moddir=$1 n
+	shift
+	declare -A _seen=()
+	_mod_visit() {
+		local name=${1//-/_} f deps d
+		[ -z "${_seen[$name]:-}" ] || return 0
+		_seen[$name]=1
+		if grep -qE "/(${name}|${name//_/-})\.ko\$" "$moddir/modules.builtin" 2>/dev/null; then
+			note "$name is built into the kernel"
+			return 0
+		fi
+		f=$(module_find "$moddir" "$name")
+		deps=$(module_cat "$f" | tr '\0' '\n' | sed -n 's/^depends=//p' | head -n 1)
+		for d in ${deps//,/ }; do
+			_mod_visit "$d"
+		done
+		echo "$name $f"
+	}
+	for n in "$@"; do
+		_mod_visit "$n"
+	done
+}

@@ -159,7 +159,7 @@ pack_initramfs() {
 
 # guest_busybox_tree ROOT BUSYBOX: the directories, /bin/busybox, /bin/sh and a
 # root account with an empty password (busybox login lets it in, for a getty
-# on hvc0; the console itself gets a shell without logging in).
+# on hvc0; the console itself gets a shell without logging in) and /etc/profile.
 guest_busybox_tree() {
 	local root=$1 bb=$2
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
@@ -167,6 +167,8 @@ guest_busybox_tree() {
 	ln -s busybox "$root/bin/sh"
 	echo "root::0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 	echo "root:x:0:" >"$root/etc/group"
+	# login shells (a getty's) get the console shell's PATH and prompt
+	printf '%s\n' 'export PATH=/sbin:/usr/sbin:/bin:/usr/bin' "export PS1='~ # '" >"$root/etc/profile"
 }
 
 # busybox_applets BUSYBOX: the applet names compiled into an (arm64) busybox,
@@ -220,6 +222,7 @@ EOF2
 
 # The virtio transport and devices avmm's guests use, and what they need.
 # ext4, jbd2, mbcache and crc32c are built into Debian's cloud kernel.
+# shellcheck disable=SC2034 # used by the scripts that source this
 AVMM_VIRTIO_MODULES="virtio_mmio virtio_blk virtio_rng virtio_console"
 
 # guest_modules_dir: lib/modules/<version> of the kernel package that

@@ -56,6 +56,7 @@ guest_busybox_tree "$root" "$bb"
 if [ -n "$modules" ]; then
 	moddir=$(guest_modules_dir)
 	mkdir -p "$root/lib/modules"
+	# shellcheck disable=SC2086 # a list of names
 	guest_modules_order "$moddir" $modules >"$tmp/order"
 	[ -s "$tmp/order" ] || die "no modules to load for '$modules' (all built in?)"
 	# Decompressed here, so the guest's insmod needs no decompressor; the

@@ -69,7 +69,9 @@ chmod 755 "$root/sbin/init"
 for a in "${adds[@]}"; do
 	src=${a%%:*}
 	dst=${a#*:}
-	[ "$src" != "$a" ] && [ -n "$src" ] || die "--add $a: want SRC:DST"
+	if [ "$src" = "$a" ] || [ -z "$src" ]; then
+		die "--add $a: want SRC:DST"
+	fi
 	case $dst in /*) ;; *) die "--add $a: DST must be an absolute path in the image" ;; esac
 	[ -e "$src" ] || die "--add $a: $src does not exist"
 	mkdir -p "$root$(dirname "$dst")"

@@ -5,12 +5,15 @@ QEMU's own virtio-mmio devices (block, rng, console): the initramfs from
 `tools/mkinitramfs.sh --modules virtio` loads the virtio modules and
 switch_roots to root=/dev/vda, an image from tools/mkrootfs.sh. This is the
 reference an avmm virtio plugin must match. Checks that the guest reads a
-file put on the disk, writes one that the host reads back (debugfs), sees the
-rng and console devices, and that the disk is clean afterwards (e2fsck)."""
+file put on the disk, writes one that the host reads back (debugfs), uses the
+rng, logs in as root on hvc0 (virtio-console, the rootfs's getty), and that
+the disk is clean afterwards (e2fsck)."""
 
 import argparse
 import os
 import random
+import re
+import select
 import subprocess
 import sys
 import time
@@ -27,6 +30,39 @@ def run(argv, **kw):
     if r.returncode != 0:
         raise GuestError("%s failed (rc %d):\n%s" % (" ".join(argv), r.returncode, r.stdout))
     return r.stdout
+
+
+class Fifo:
+    """The guest's hvc0, a QEMU pipe chardev: PATH.in to the guest, PATH.out from it."""
+
+    def __init__(self, path):
+        for end in (".in", ".out"):
+            if os.path.exists(path + end):
+                os.unlink(path + end)
+            os.mkfifo(path + end)
+        # O_RDWR: neither open waits for QEMU, which opens them when it starts
+        self.tx = os.open(path + ".in", os.O_RDWR)
+        self.rx = os.open(path + ".out", os.O_RDWR | os.O_NONBLOCK)
+        self.buf = ""
+
+    def expect(self, pattern, timeout):
+        end = time.monotonic() + timeout
+        while not re.search(pattern, self.buf):
+            left = end - time.monotonic()
+            if left <= 0:
+                raise GuestError("hvc0: no /%s/ after %d s; hvc0 output:\n%s"
+                                 % (pattern, timeout, self.buf[-800:] or "(none)"))
+            if select.select([self.rx], [], [], min(left, 0.5))[0]:
+                data = os.read(self.rx, 4096).decode(errors="replace")
+                self.buf += re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", data)
+        self.buf = self.buf[re.search(pattern, self.buf).end():]
+
+    def sendline(self, text):
+        os.write(self.tx, (text + "\n").encode())
+
+    def close(self):
+        os.close(self.tx)
+        os.close(self.rx)
 
 
 def main():
@@ -46,6 +82,8 @@ def main():
     initrd = os.path.join(work, "initramfs-modules.cpio.gz")
     disk = os.path.join(work, "rootfs.img")
     token = "avmm-token-%08x" % random.getrandbits(32)
+    hvc_path = os.path.join(work, "hvc0")
+    hvc = Fifo(hvc_path)
     with open(os.path.join(work, "token"), "w") as f:
         f.write(token + "\n")
 
@@ -54,7 +92,7 @@ def main():
             "-drive", "if=none,file=%s,format=raw,id=d0" % disk,
             "-device", "virtio-blk-device,drive=d0",
             "-device", "virtio-rng-device",
-            "-chardev", "null,id=vc0", "-device", "virtio-serial-device",
+            "-chardev", "pipe,id=vc0,path=%s" % hvc_path, "-device", "virtio-serial-device",
             "-device", "virtconsole,chardev=vc0",
             "-append", "console=ttyAMA0 quiet root=/dev/vda rw"]
     t0 = time.monotonic()
@@ -77,6 +115,12 @@ def main():
             c.expect(r"\nvirtio_rng\.0\n", 30)
             c.sendline("[ -c /dev/hvc0 ] && echo hvc$((1+1))")
             c.expect(r"\nhvc2\n", 30)
+            # virtio-console both ways: the rootfs's getty and a root login on hvc0
+            hvc.expect(r"login: $", 60)
+            hvc.sendline("root")
+            hvc.expect(r"~ # $", 30)
+            hvc.sendline("echo hvc-$((40+2)) $(tty)")
+            hvc.expect(r"\nhvc-42 /dev/hvc0\n", 30)
             # the applet links made on the host (and busybox itself, which --list
             # names too) are exactly what busybox lists
             c.sendline('[ "$(busybox --list | sort)" = "$(ls /bin | sort)" ]'
@@ -95,7 +139,9 @@ def main():
     except GuestError as e:
         print("l2-rootfs: FAIL: %s" % e)
         return 1
-    print("l2-rootfs: rootfs init after %.1f s, total %.1f s" % (t_init, time.monotonic() - t0))
+    finally:
+        hvc.close()
+    print("l2-rootfs: rootfs init after %.1f s, hvc0 login ok, total %.1f s" % (t_init, time.monotonic() - t0))
     print("1 passed, 0 failed")
     return 0
 

@@ -68,6 +68,7 @@ init=$(dbg "cat /sbin/init")
 check "/sbin/init prints the rootfs marker" grep -q 'echo "avmm-guest: rootfs init started"' <<<"$init"
 check "/sbin/init gives a '~ # ' shell" grep -qF "export PS1='~ # '" <<<"$init"
 check "/sbin/init mounts devtmpfs" grep -q 'mount -t devtmpfs devtmpfs /dev' <<<"$init"
+check "/etc/profile gives login shells the '~ # ' prompt" grep -qxF "export PS1='~ # '" <<<"$(dbg "cat /etc/profile")"
 check "/etc/passwd has root with uid 0" grep -qx 'root::0:0:root:/root:/bin/sh' <<<"$(dbg "cat /etc/passwd")"
 check "/dev/console is char 5,1, root's" sh -c "debugfs -R 'stat /dev/console' '$img' 2>/dev/null | grep -q 'Type: character special' &&
 	debugfs -R 'stat /dev/console' '$img' 2>/dev/null | grep -q 'Device major/minor number: 05:01'"

@@ -45,7 +45,7 @@ epoch=${SOURCE_DATE_EPOCH:-1704067200}
 uuid=8a7b6c5d-0e1f-4a2b-9c3d-a1b2c3d4e5f6
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp" "$img.tmp"' EXIT
 root=$tmp/root
 guest_busybox_tree "$root" "$bb"
 mkdir -p "$root/mnt" "$root/var" "$root/run"
@@ -105,7 +105,7 @@ rm -f "$img.tmp"
 truncate -s "${size}M" "$img.tmp"
 E2FSPROGS_FAKE_TIME=$epoch mke2fs -q -F -t ext4 -b 4096 -I 256 -L avmm-root -U "$uuid" \
 	-E "root_owner=0:0,hash_seed=$uuid" -d "$root" "$img.tmp" ||
-	die "mke2fs failed"
+	die "mke2fs failed (does the tree fit in --size $size MiB?)"
 E2FSPROGS_FAKE_TIME=$epoch debugfs -w -f "$tmp/debugfs.cmd" "$img.tmp" >"$tmp/debugfs.log" 2>&1 ||
 	die "debugfs failed: $(cat "$tmp/debugfs.log")"
 # debugfs reports a failed command but still exits 0.

@@ -54,14 +54,13 @@ static inline void put_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-/* [gpa, gpa + len) does not wrap and lies wholly in guest RAM. */
+/*
+ * [gpa, gpa + len) lies wholly in guest RAM.  The host's guest_ptr is written
+ * so that no sum wraps, so a range running past 2^64 is refused there.
+ */
 static bool range_ok(const struct vq *vq, uint64_t gpa, uint64_t len)
 {
-	if (len == 0)
-		return true;
-	if (gpa + len < gpa)
-		return false;
-	return vq->host->guest_ptr(vq->dev, gpa, len) != NULL;
+	return len == 0 || vq->host->guest_ptr(vq->dev, gpa, len) != NULL;
 }
 
 /*
@@ -171,16 +170,15 @@ static int avail_pending(struct vq *vq, uint16_t *pending)
 }
 
 /*
- * Walk the chain starting at `head` into *out.  Each table (the descriptor
- * table, then at most one indirect table) is walked with its own counter:
- * more steps than entries means a loop.  The segments of the whole chain are
- * bounded by the queue size as well (2.7.5.3.1), so a walk takes at most
- * 2 * size steps whatever the tables hold.
+ * Walk the chain starting at `head` into *out.  A chain, indirect entries
+ * included, is at most `size` buffers long (2.7.5.3.1): counting them is what
+ * catches a loop, and with at most one indirect descriptor the walk takes at
+ * most size + 1 steps whatever the tables hold.
  */
 static int walk_chain(struct vq *vq, uint16_t head, struct vq_chain *out)
 {
 	uint64_t table = vq->desc;
-	unsigned entries = vq->size, steps = 0, i = head;
+	unsigned entries = vq->size, i = head;
 	bool indirect = false;
 	uint64_t total = 0;
 
@@ -192,8 +190,6 @@ static int walk_chain(struct vq *vq, uint16_t head, struct vq_chain *out)
 	for (;;) {
 		struct desc d;
 
-		if (++steps > entries)
-			return -ELOOP;
 		if (read_desc(vq, table, i, &d))
 			return -EFAULT;
 
@@ -212,7 +208,6 @@ static int walk_chain(struct vq *vq, uint16_t head, struct vq_chain *out)
 			indirect = true;
 			table = d.addr;
 			entries = d.len / VQ_DESC_SIZE;
-			steps = 0;
 			i = 0;
 			continue;
 		}

@@ -352,12 +352,13 @@ int vq_enable_notify(struct vq *vq)
 }
 
 /*
- * Copy over segments [first, last) of c, skipping `off` bytes of them.  Only
- * the segments the caller names are touched: a write never reaches the
- * readable part.
+ * Copy over segments [first, last) of c, skipping `off` bytes of them: into
+ * `in` from the guest, or from `out` to it.  Only the segments the caller
+ * names are touched, so a write never reaches the readable part.
  */
 static ssize_t chain_copy(const struct vq *vq, const struct vq_chain *c, unsigned first,
-			  unsigned last, uint64_t off, uint8_t *buf, size_t len, bool to_guest)
+			  unsigned last, uint64_t off, uint8_t *in, const uint8_t *out,
+			  size_t len)
 {
 	size_t done = 0;
 
@@ -371,8 +372,8 @@ static ssize_t chain_copy(const struct vq *vq, const struct vq_chain *c, unsigne
 		uint64_t n = seg->len - off;
 		if (n > len - done)
 			n = len - done;
-		int ret = to_guest ? vq->host->guest_write(vq->dev, seg->gpa + off, buf + done, n)
-				   : vq->host->guest_read(vq->dev, seg->gpa + off, buf + done, n);
+		int ret = out ? vq->host->guest_write(vq->dev, seg->gpa + off, out + done, n)
+			      : vq->host->guest_read(vq->dev, seg->gpa + off, in + done, n);
 		if (ret)
 			return -EFAULT;
 		done += n;
@@ -384,11 +385,11 @@ static ssize_t chain_copy(const struct vq *vq, const struct vq_chain *c, unsigne
 ssize_t vq_chain_read(const struct vq *vq, const struct vq_chain *c, uint64_t off, void *buf,
 		      size_t len)
 {
-	return chain_copy(vq, c, 0, c->nread, off, buf, len, false);
+	return chain_copy(vq, c, 0, c->nread, off, buf, NULL, len);
 }
 
 ssize_t vq_chain_write(const struct vq *vq, const struct vq_chain *c, uint64_t off,
 		       const void *buf, size_t len)
 {
-	return chain_copy(vq, c, c->nread, c->nseg, off, (uint8_t *)buf, len, true);
+	return chain_copy(vq, c, c->nread, c->nseg, off, NULL, buf, len);
 }

@@ -51,20 +51,23 @@ muts=[
  ("enable avail_event", "vq->last_avail_idx);\n\telse", "0);\n\telse"),
  ("enable recheck", "return pending != 0;", "return 0;"),
  ("write only writable", "return chain_copy(vq, c, c->nread, c->nseg, off", "return chain_copy(vq, c, 0, c->nseg, off"),
- ("read only readable", "return chain_copy(vq, c, 0, c->nread, off, buf, len, false);", "return chain_copy(vq, c, 0, c->nseg, off, buf, len, false);"),
+ ("read only readable", "return chain_copy(vq, c, 0, c->nread, off, buf, NULL, len);", "return chain_copy(vq, c, 0, c->nseg, off, buf, NULL, len);"),
  ("used slot mask", "USED_ELEM_SIZE * (vq->used_idx & (vq->size - 1))", "USED_ELEM_SIZE * (vq->used_idx & 0xffff)"),
  ("avail slot mask", "2u * (vq->last_avail_idx & (vq->size - 1))", "2u * (vq->last_avail_idx & 0xffff)"),
  ("ignore write on indirect", "\t\tif (d.flags & DESC_F_INDIRECT) {", "\t\tif ((d.flags & DESC_F_INDIRECT) && !(d.flags & DESC_F_WRITE)) {"),
 ]
 sel=sys.argv[1:]
+missed=0
 for name,a,b in muts:
     if sel and name not in sel: continue
     if orig.count(a)!=1:
-        print(f"{name}: PATTERN COUNT {orig.count(a)}"); continue
+        print(f"{name}: PATTERN COUNT {orig.count(a)}"); missed += 1; continue
     open(p,'w').write(orig.replace(a,b))
     r=subprocess.run("cmake --build build -j2 --target test_virtqueue >/dev/null 2>&1 && timeout 120 ./build/tests/unit/virtqueue/test_virtqueue",shell=True,capture_output=True,text=True)
     fails=sorted(set(re.findall(r':virtqueue:(\w+):',r.stdout+r.stderr)))
     summ=[l for l in (r.stdout).splitlines() if 'Checks' in l]
+    missed += not fails
     print(f"{name}: {summ[0] if summ else 'build failed'} -> {' '.join(fails) or 'NOT CAUGHT'}", flush=True)
 open(p,'w').write(orig)
 subprocess.run("cmake --build build -j2 --target test_virtqueue >/dev/null 2>&1",shell=True)
+sys.exit(1 if missed else 0)

@@ -130,6 +130,11 @@ int vq_init(struct vq *vq, uint32_t size, uint64_t desc, uint64_t avail, uint64_
 	return 0;
 }
 
+static uint64_t avail_event_gpa(const struct vq *vq)
+{
+	return vq->used + RING_ENTRIES + USED_ELEM_SIZE * vq->size;
+}
+
 static int vq_fail(struct vq *vq, int err)
 {
 	vq->broken = true;
@@ -261,6 +266,9 @@ int vq_pop(struct vq *vq, struct vq_chain *out)
 	if (ret)
 		return vq_fail(vq, ret);
 	vq->last_avail_idx++;
+	if ((vq->features & VQ_F_EVENT_IDX) && !vq->kicks_off &&
+	    store16(vq, avail_event_gpa(vq), vq->last_avail_idx))
+		return vq_fail(vq, -EFAULT);
 	return 1;
 }
 
@@ -318,10 +326,12 @@ bool vq_should_notify(struct vq *vq)
 
 void vq_disable_notify(struct vq *vq)
 {
-	/* With EVENT_IDX, avail_event simply stays behind: no kick after it. */
-	if (!vq->ready || vq->broken || (vq->features & VQ_F_EVENT_IDX))
+	if (!vq->ready || vq->broken)
 		return;
-	store16(vq, vq->used + RING_FLAGS, USED_F_NO_NOTIFY);
+	vq->kicks_off = true;
+	/* With EVENT_IDX, avail_event simply stays behind: no kick past it. */
+	if (!(vq->features & VQ_F_EVENT_IDX))
+		store16(vq, vq->used + RING_FLAGS, USED_F_NO_NOTIFY);
 }
 
 int vq_enable_notify(struct vq *vq)
@@ -333,9 +343,9 @@ int vq_enable_notify(struct vq *vq)
 		return -ENODEV;
 	if (vq->broken)
 		return -EIO;
+	vq->kicks_off = false;
 	if (vq->features & VQ_F_EVENT_IDX)
-		ret = store16(vq, vq->used + RING_ENTRIES + USED_ELEM_SIZE * vq->size,
-			      vq->last_avail_idx);
+		ret = store16(vq, avail_event_gpa(vq), vq->last_avail_idx);
 	else
 		ret = store16(vq, vq->used + RING_FLAGS, 0);
 	if (ret)

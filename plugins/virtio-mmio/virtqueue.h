@@ -57,6 +57,7 @@ struct vq {
 	uint64_t desc, avail, used; /* guest physical addresses of the areas */
 	uint64_t features;          /* negotiated VQ_F_* */
 
+	bool kicks_off; /* vq_disable_notify since the last vq_enable_notify */
 	uint16_t last_avail_idx; /* next avail.ring slot to pop */
 	uint16_t used_idx;       /* next used.ring slot; used.idx once published */
 
@@ -132,10 +133,12 @@ int vq_push(struct vq *vq, uint16_t head, uint32_t len);
 bool vq_should_notify(struct vq *vq);
 
 /*
- * Available-buffer notifications (kicks).  Disable while draining the queue;
- * vq_enable_notify re-enables them and then looks again: 1 when buffers
- * arrived meanwhile (keep popping: that kick may never come), 0 when the
- * queue is empty, a negative errno as for vq_pop.
+ * Available-buffer notifications (kicks), on after vq_init.  Disable while
+ * draining the queue; vq_enable_notify re-enables them and then looks again:
+ * 1 when buffers arrived meanwhile (keep popping: that kick may never come),
+ * 0 when the queue is empty, a negative errno as for vq_pop.  With EVENT_IDX
+ * and kicks on, every vq_pop also moves avail_event past what it popped, so
+ * a device that never disables them is still kicked for each new buffer.
  */
 void vq_disable_notify(struct vq *vq);
 int vq_enable_notify(struct vq *vq);

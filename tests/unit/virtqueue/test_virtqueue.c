@@ -741,6 +741,27 @@ START_TEST(kick_suppression_event_idx)
 }
 END_TEST
 
+/* A device that never turns kicks off still asks for one past each pop. */
+START_TEST(kick_event_idx_follows_pops)
+{
+	start(VQ_F_EVENT_IDX);
+	desc(0, BUF, 1, 0, 0);
+	make_avail(0);
+	make_avail(0);
+	ck_assert_int_eq(vq_pop(&vq, &ch), 1);
+	ck_assert_uint_eq(avail_event(), 1);
+	ck_assert_int_eq(vq_pop(&vq, &ch), 1);
+	ck_assert_uint_eq(avail_event(), 2);
+	/* Kicks off: avail_event stays behind while draining. */
+	vq_disable_notify(&vq);
+	make_avail(0);
+	ck_assert_int_eq(vq_pop(&vq, &ch), 1);
+	ck_assert_uint_eq(avail_event(), 2);
+	ck_assert_int_eq(vq_enable_notify(&vq), 0);
+	ck_assert_uint_eq(avail_event(), 3);
+}
+END_TEST
+
 START_TEST(enable_notify_sees_driver_error)
 {
 	start(0);
@@ -790,6 +811,7 @@ static Suite *suite(void)
 	tcase_add_test(t, notify_event_idx_wrap);
 	tcase_add_test(t, kick_suppression_flags);
 	tcase_add_test(t, kick_suppression_event_idx);
+	tcase_add_test(t, kick_event_idx_follows_pops);
 	tcase_add_test(t, enable_notify_sees_driver_error);
 	suite_add_tcase(s, t);
 	return s;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Split virtqueues, device side: see virtqueue.h for what this owns.
- * Layout and rules from virtio 1.2: 2.7.5 descriptors, 2.7.5.3 indirect
- * tables, 2.7.6 the available ring, 2.7.8 the used ring, 2.7.10 event
- * suppression.  Written from the specification.
+ * Layout and rules from virtio 1.2 section 2.7: the descriptor table and its
+ * indirect tables, the available and used rings, and event suppression
+ * (VIRTIO_F_EVENT_IDX).  Written from the specification.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -158,8 +158,8 @@ static int read_desc(const struct vq *vq, uint64_t table, unsigned i, struct des
  * How many chains the driver made available beyond last_avail_idx.  It can
  * have at most `size` chains outstanding (popped or not, each needs a
  * descriptor until it is used), so a larger distance from used_idx is a
- * driver error, not a reason to loop (2.7.13.3: avail.idx must not run
- * ahead).  The acquire fence orders the ring and descriptor reads after it.
+ * driver error, not a reason to loop.  The acquire fence orders the ring and
+ * descriptor reads after the index read.
  */
 static int avail_pending(struct vq *vq, uint16_t *pending)
 {
@@ -176,7 +176,7 @@ static int avail_pending(struct vq *vq, uint16_t *pending)
 
 /*
  * Walk the chain starting at `head` into *out.  A chain, indirect entries
- * included, is at most `size` buffers long (2.7.5.3.1): counting them is what
+ * included, is at most `size` buffers long (2.7): counting them is what
  * catches a loop, and with at most one indirect descriptor the walk takes at
  * most size + 1 steps whatever the tables hold.
  */
@@ -199,7 +199,7 @@ static int walk_chain(struct vq *vq, uint16_t head, struct vq_chain *out)
 			return -EFAULT;
 
 		if (d.flags & DESC_F_INDIRECT) {
-			/* 2.7.5.3: negotiated, one level, no NEXT; WRITE is ignored. */
+			/* Negotiated, one level, no NEXT; its WRITE flag is ignored. */
 			if (!(vq->features & VQ_F_INDIRECT_DESC))
 				return -EPROTO;
 			if (indirect)
@@ -218,7 +218,7 @@ static int walk_chain(struct vq *vq, uint16_t head, struct vq_chain *out)
 		}
 
 		bool write = d.flags & DESC_F_WRITE;
-		/* 2.7.4.2: readable buffers come before writable ones. */
+		/* Device-readable buffers come before device-writable ones. */
 		if (!write && out->nseg > out->nread)
 			return -EINVAL;
 		if (!range_ok(vq, d.addr, d.len))
@@ -295,7 +295,7 @@ int vq_push(struct vq *vq, uint16_t head, uint32_t len)
 	return 0;
 }
 
-/* 2.7.10: true when `event` lies in the window [old, new) of indices just passed. */
+/* The spec's vring_need_event: `event` lies in [old, new), the indices just passed. */
 static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 {
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);

@@ -24,7 +24,7 @@
 #define TABLE (RAM_BASE + 0x8000) /* an indirect table */
 #define RAM_END (RAM_BASE + RAM_SIZE)
 
-/* 2.7.5 descriptor flags; 2.7.6 / 2.7.8 ring flags. */
+/* Descriptor and ring flags (2.7). */
 #define F_NEXT 1u
 #define F_WRITE 2u
 #define F_INDIRECT 4u
@@ -324,7 +324,7 @@ START_TEST(indirect)
 	desc_at(TABLE, 0, BUF, 8, F_NEXT, 2);
 	desc_at(TABLE, 2, BUF + 0x100, 16, F_NEXT | F_WRITE, 1);
 	desc_at(TABLE, 1, BUF + 0x200, 24, F_WRITE, 0);
-	/* The WRITE flag of the descriptor naming the table is ignored (2.7.5.3.2). */
+	/* The WRITE flag of the descriptor naming the table is ignored (2.7). */
 	desc(4, TABLE, 3 * 16, F_INDIRECT | F_WRITE, 0);
 	make_avail(4);
 	ck_assert_int_eq(vq_pop(&vq, &ch), 1);
@@ -674,7 +674,7 @@ START_TEST(notify_flags)
 }
 END_TEST
 
-/* vring_need_event: interrupt when used_event is in [old, new) (2.7.10). */
+/* The spec's vring_need_event: interrupt when used_event is in [old, new). */
 START_TEST(notify_event_idx_wrap)
 {
 	start(VQ_F_EVENT_IDX);

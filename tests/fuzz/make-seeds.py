@@ -233,3 +233,50 @@ put("psci", "calls", call(0x84000000) + call(0x8400000a, 0xc4000003) +
     call(0x84000004, 1, 0) + call(0xc4000004, 0xff00000000, 1) + call(0x84000006) +
     call(0x84000001, 0, 0) + call(0xc4000001, 0, 0, aarch32=1) + call(0x84000002) +
     call(0x84000008) + call(0x84000009) + call(0x80000000) + call(0x8400000a, 0x84000005))
+
+# ---- virtqueue -----------------------------------------------------------------
+# header: size log2, features (1 INDIRECT, 2 EVENT_IDX), desc/avail/used offsets
+# in RAM; then ops (fuzz_virtqueue.c): 0 descriptor, 2 avail slot, 3 avail.idx +=,
+# 4 avail flags/used_event, 5 pop, 6 push deferred + notify, 7 notify on/off.
+VQ_RAM = 0x40000000
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+
+
+def vq_hdr(log2, feat, desc=0x1000, avail=0x2000, used=0x3000):
+    return u8(log2) + u8(feat) + u32(desc) + u32(avail) + u32(used)
+
+
+# A descriptor address below 2^63 is an offset from RAM - 4 KiB.
+def vq_desc(i, off, length, flags=0, nxt=0):
+    return u8(0) + u16(i) + u64(0x1000 + off) + u32(length) + u16(flags) + u16(nxt)
+
+
+def vq_raw(off, data):
+    return u8(1) + u32(off) + u8(len(data)) + data
+
+
+def vq_slot(slot, head):
+    return u8(2) + u16(slot) + u16(head)
+
+
+def vq_pop(count, *chains):
+    return u8(5) + u8(count - 1) + b"".join(u8(how) + u32(n) for how, n in chains)
+
+
+put("virtqueue", "single", vq_hdr(3, 0) + vq_desc(0, 0x10000, 64) + vq_slot(0, 0) +
+    u8(3) + u8(1) + vq_pop(1, (2, 0)) + u8(6))
+put("virtqueue", "chain-rw", vq_hdr(4, 0) + vq_desc(1, 0x10000, 16, F_NEXT, 2) +
+    vq_desc(2, 0x11000, 512, F_NEXT | F_WRITE, 3) + vq_desc(3, 0x12000, 1, F_WRITE) +
+    vq_slot(0, 1) + u8(3) + u8(1) + vq_pop(1, (4, 513)) + u8(7) + u8(1) + u8(7) + u8(0))
+# Indirect table at RAM + 0x8000: three entries, read then write.
+table = (u64(VQ_RAM + 0x20000) + u32(32) + u16(F_NEXT) + u16(1) +
+         u64(VQ_RAM + 0x21000) + u32(64) + u16(F_NEXT | F_WRITE) + u16(2) +
+         u64(VQ_RAM + 0x22000) + u32(8) + u16(F_WRITE) + u16(0))
+put("virtqueue", "indirect", vq_hdr(5, 1) + vq_raw(0x8000, table) +
+    vq_desc(0, 0x8000, 48, F_INDIRECT) +
+    vq_slot(0, 0) + u8(3) + u8(1) + vq_pop(1, (7, 72)))
+# EVENT_IDX with deferred pushes and used_event set, several chains in flight.
+put("virtqueue", "event-idx", vq_hdr(2, 3) + vq_desc(0, 0x10000, 8) + vq_desc(1, 0x10000, 8) +
+    vq_desc(2, 0x10000, 8, F_WRITE) + vq_slot(0, 0) + vq_slot(1, 1) + vq_slot(2, 2) +
+    u8(3) + u8(3) + u8(4) + u16(0) + u16(1) + u8(7) + u8(1) +
+    vq_pop(3, (1, 0), (1, 0), (0, 8)) + u8(6) + u8(7) + u8(0) + u8(6))

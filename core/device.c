@@ -103,6 +103,11 @@ static int h_cfg_error(struct avmm_dev *dev, const char *key, const char *fmt, .
 	return -EINVAL;
 }
 
+static int h_cfg_path(struct avmm_dev *dev, const char *key, char **path)
+{
+	return config_path(dev->vm->cfg, dev->sec, key, path);
+}
+
 /* ---- MMIO ---- */
 
 static int h_mmio_register(struct avmm_dev *dev, const char *cfg_key, uint64_t base,
@@ -507,6 +512,8 @@ const struct avmm_host device_host = {
 	.timer_free = h_timer_free,
 	.clock_ns = h_clock_ns,
 	.vm_request_exit = h_vm_request_exit,
+	/* 1.1 */
+	.cfg_path = h_cfg_path,
 };
 
 int device_create(struct vm *vm, struct cfg_section *sec, struct plugin *plugin,

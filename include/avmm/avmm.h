@@ -304,8 +304,21 @@ struct avmm_host {
 
 	/* Ask the VM to stop; `status` becomes avmm's exit status. */
 	void (*vm_request_exit)(struct avmm_dev *dev, int status);
+
+	/* ---- ABI 1.1 ---- */
+
+	/*
+	 * A file name from config key `key`, resolved like every path of the
+	 * core: relative to the directory of the config file (a `-s` override
+	 * is taken as given, relative to the working directory).  The file must
+	 * be readable.  *path is malloc'd: free() it.  -ENOENT when absent
+	 * (*path untouched); -EINVAL, reported at file:line, when empty or
+	 * unreadable.
+	 */
+	int (*cfg_path)(struct avmm_dev *dev, const char *key, char **path); /* 1.1 */
 };
 #define AVMM_HOST_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_host, vm_request_exit)
+#define AVMM_HOST_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_host, cfg_path)
 
 /* ---- the plugin descriptor ---------------------------------------------- */
 

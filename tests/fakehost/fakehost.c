@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libfdt.h>
 
@@ -348,6 +349,36 @@ static int h_cfg_bool(struct avmm_dev *dev, const char *key, bool *value)
 		dev->cfg_errors++;
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* As the core: relative to the config file's directory, and readable. */
+static int h_cfg_path(struct avmm_dev *dev, const char *key, char **path)
+{
+	const char *v = lookup(dev, key);
+	const char *dir = dev->cfg_dir ? dev->cfg_dir : ".";
+	size_t n;
+	char *p;
+
+	if (!v)
+		return -ENOENT;
+	if (!*v) {
+		dev->cfg_errors++;
+		return -EINVAL;
+	}
+	n = strlen(dir) + strlen(v) + 2;
+	p = malloc(n);
+	FAKE_CHECK(p);
+	if (v[0] == '/' || !strcmp(dir, "."))
+		snprintf(p, n, "%s", v);
+	else
+		snprintf(p, n, "%s/%s", dir, v);
+	if (access(p, R_OK)) {
+		free(p);
+		dev->cfg_errors++;
+		return -EINVAL;
+	}
+	*path = p;
 	return 0;
 }
 
@@ -711,4 +742,6 @@ const struct avmm_host fakehost = {
 	.timer_free = h_timer_free,
 	.clock_ns = h_clock_ns,
 	.vm_request_exit = h_vm_request_exit,
+	/* 1.1 */
+	.cfg_path = h_cfg_path,
 };

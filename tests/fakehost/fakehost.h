@@ -64,6 +64,8 @@ struct avmm_dev {
 	} cfg[FAKE_MAX_KEYS];
 	unsigned ncfg;
 	unsigned cfg_errors;
+	/* cfg_path resolves relative to this, as the core to the config file's. */
+	const char *cfg_dir; /* NULL: "." */
 
 	struct fake_region regions[FAKE_MAX_REGIONS];
 	unsigned nregions;

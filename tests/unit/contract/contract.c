@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,10 @@ const struct contract_key contract_keys[] = {
 	{CDEV_A, "mask", "0b101"},
 	{CDEV_A, "bad", "12Q"},
 	{CDEV_A, "flag", "on"},
+	/* Paths: the config file lives in CONTRACT_CFG_DIR (/dev). */
+	{CDEV_A, "disk", "null"},
+	{CDEV_A, "abs", "/dev/zero"},
+	{CDEV_A, "gone", "no-such-avmm-file"},
 	{CDEV_B, "irq", "5"},
 	{0, NULL, NULL},
 };
@@ -445,6 +450,28 @@ START_TEST(config_lookups)
 }
 END_TEST
 
+/* A path resolves against the config file's directory, not the cwd. */
+START_TEST(cfg_path_resolves_against_the_config_dir)
+{
+	char *p = (char *)"untouched";
+
+	if (!H->cfg_path)
+		ck_abort_msg("host lacks cfg_path");
+	ck_assert_int_eq(H->cfg_path(a, "nope", &p), -ENOENT);
+	ck_assert_str_eq(p, "untouched");
+	ck_assert_int_eq(H->cfg_path(a, "disk", &p), 0);
+	ck_assert_str_eq(p, CONTRACT_CFG_DIR "/null");
+	free(p);
+	ck_assert_int_eq(H->cfg_path(a, "abs", &p), 0);
+	ck_assert_str_eq(p, "/dev/zero");
+	free(p);
+	/* A file that is not there is the user's mistake, reported. */
+	p = (char *)"untouched";
+	ck_assert_int_eq(H->cfg_path(a, "gone", &p), -EINVAL);
+	ck_assert_str_eq(p, "untouched");
+}
+END_TEST
+
 /* ---- timers ---- */
 
 static atomic_uint fired;
@@ -729,6 +756,7 @@ int contract_run(const struct contract_env *env)
 	tcase_add_test(tc, mmio_register_checks);
 	tcase_add_test(tc, guest_memory_is_bounds_checked);
 	tcase_add_test(tc, config_lookups);
+	tcase_add_test(tc, cfg_path_resolves_against_the_config_dir);
 	tcase_add_test(tc, timer_fires_moves_and_cancels);
 	tcase_add_test(tc, freed_timer_never_fires);
 	tcase_add_test(tc, timer_free_releases_the_slot);

@@ -466,6 +466,57 @@ static void h_timer_free(struct avmm_timer *timer)
 	}
 }
 
+/* ---- workers ---- */
+
+/*
+ * The device's worker list changes only in its serialised calls, like its
+ * timers; a worker thread (of any device) changing it would race with them.
+ */
+static bool from_worker(struct avmm_dev *dev, const char *what)
+{
+	if (!iothread_current_worker())
+		return false;
+	h_log(dev, AVMM_LOG_ERROR, "plugin bug: %s from a worker thread", what);
+	return true;
+}
+
+static int h_worker_new(struct avmm_dev *dev, avmm_worker_fn fn, void *opaque,
+			struct avmm_worker **worker)
+{
+	int rc;
+
+	if (from_worker(dev, "worker_new"))
+		return -EPERM;
+	if (!fn || !worker)
+		return -EINVAL;
+	if (dev->nworkers == ARRAY_LEN(dev->workers))
+		return -ENOSPC;
+	rc = iothread_worker_new(dev->vm->io, fn, opaque, dev, worker);
+	if (!rc)
+		dev->workers[dev->nworkers++] = *worker;
+	return rc;
+}
+
+static void h_worker_kick(struct avmm_worker *worker)
+{
+	iothread_worker_kick(worker);
+}
+
+static void h_worker_free(struct avmm_worker *worker)
+{
+	struct avmm_dev *dev = iothread_worker_owner(worker);
+
+	if (!dev || from_worker(dev, "worker_free"))
+		return;
+	for (unsigned i = 0; i < dev->nworkers; i++) {
+		if (dev->workers[i] == worker) {
+			dev->workers[i] = dev->workers[--dev->nworkers];
+			iothread_worker_free(worker);
+			return;
+		}
+	}
+}
+
 static uint64_t h_clock_ns(void)
 {
 	return clock_ns();
@@ -514,6 +565,9 @@ const struct avmm_host device_host = {
 	.vm_request_exit = h_vm_request_exit,
 	/* 1.1 */
 	.cfg_path = h_cfg_path,
+	.worker_new = h_worker_new,
+	.worker_kick = h_worker_kick,
+	.worker_free = h_worker_free,
 };
 
 int device_create(struct vm *vm, struct cfg_section *sec, struct plugin *plugin,
@@ -556,6 +610,8 @@ void device_destroy(struct avmm_dev *dev)
 	if (dev->instance)
 		dev->plugin->desc->destroy(dev->instance);
 	/* What the plugin left behind: no callback may outlive the device. */
+	for (unsigned i = 0; i < dev->nworkers; i++)
+		iothread_worker_free(dev->workers[i]);
 	for (unsigned i = 0; i < dev->nwatch; i++)
 		iothread_unwatch(dev->vm->io, dev->watch_fd[i]);
 	for (unsigned i = 0; i < dev->ntimers; i++)

@@ -42,6 +42,9 @@ struct avmm_dev {
 	/* Live timers (timer_free releases the slot); freed with the device. */
 	struct avmm_timer *timers[16];
 	unsigned ntimers;
+	/* Live workers (worker_free releases the slot); joined with the device. */
+	struct avmm_worker *workers[8];
+	unsigned nworkers;
 	/* fds this device watches: only it may unwatch them. */
 	int watch_fd[8];
 	unsigned nwatch;

@@ -22,7 +22,8 @@
  *
  * Concurrency: the core serialises every call into one device instance (MMIO
  * handlers, I/O-thread callbacks, timer callbacks, irqchip inputs, cpu-timer
- * events) with a per-device lock, so a plugin needs no locking of its own.
+ * events) with a per-device lock, so a plugin needs no locking of its own,
+ * unless it uses device workers (1.1), which run without that lock.
  * Calls made from inside such a callback back into the host are allowed, also
  * when they lead back into the same instance (an irqchip driving its own line
  * gets its set_line() called re-entrantly, on the same thread).
@@ -170,6 +171,36 @@ struct avmm_chr_handlers {
 typedef void (*avmm_io_fn)(void *opaque, int fd, unsigned revents);
 typedef void (*avmm_timer_fn)(void *opaque);
 
+/* ---- device workers (1.1) ----------------------------------------------- */
+
+/*
+ * A worker is a thread the device owns, for work that must not hold up a
+ * vCPU or the I/O thread (disk I/O).  It runs fn(opaque) after a kick,
+ * WITHOUT the device lock: the plugin guards state that fn shares with its
+ * other callbacks itself (its own mutex; hold none of it across a host call
+ * that may call back into the device).  Kicks coalesce: any number of kicks
+ * before fn starts make one run, a kick while fn runs makes one more, so fn
+ * must finish all the work it finds.
+ *
+ * From a worker's fn a plugin may call only: log/vlog, dev_name, cpu_count,
+ * guest_ptr/guest_read/guest_write, irq_set, worker_kick (any worker of the
+ * device), chr_write, clock_ns, vm_request_exit.  Everything else (config,
+ * MMIO registration, timers, watches, worker_new/worker_free, doorbells)
+ * belongs to create(), destroy() and the serialised callbacks.
+ *
+ * irq_set from a worker is the supported way to signal a completion: it needs
+ * no device lock (interrupt routing serialises on the interrupt controller's
+ * own lock), and the core may later back it with an in-kernel irqfd without
+ * any plugin change.
+ *
+ * Workers run from worker_new until worker_free or the end of the VM's run
+ * (the core stops every worker before it tears the machine down, and frees
+ * the ones left after destroy()).  reset() is called with the vCPUs parked
+ * but workers still able to run: a plugin quiesces its own.
+ */
+struct avmm_worker;
+typedef void (*avmm_worker_fn)(void *opaque);
+
 /* ---- the host services table -------------------------------------------- */
 
 /*
@@ -316,9 +347,21 @@ struct avmm_host {
 	 * unreadable.
 	 */
 	int (*cfg_path)(struct avmm_dev *dev, const char *key, char **path); /* 1.1 */
+
+	/*
+	 * Device workers (see above).  worker_new: -ENOSPC past a per-device
+	 * limit of live workers (8).  worker_kick: any thread, never blocks on
+	 * fn.  worker_free: stops and joins the thread; once it returns fn is
+	 * not running and never runs again, the pointer is invalid (not from
+	 * the worker's own fn: a plugin bug, refused).
+	 */
+	int (*worker_new)(struct avmm_dev *dev, avmm_worker_fn fn, void *opaque,
+			  struct avmm_worker **worker);                /* 1.1 */
+	void (*worker_kick)(struct avmm_worker *worker);           /* 1.1 */
+	void (*worker_free)(struct avmm_worker *worker);           /* 1.1 */
 };
 #define AVMM_HOST_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_host, vm_request_exit)
-#define AVMM_HOST_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_host, cfg_path)
+#define AVMM_HOST_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_host, worker_free)
 
 /* ---- the plugin descriptor ---------------------------------------------- */
 

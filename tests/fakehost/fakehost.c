@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,12 +202,41 @@ size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len)
 	return done;
 }
 
+/* Set while a worker's fn runs: what the core refuses from a worker thread. */
+static _Thread_local bool in_worker;
+
+static void run_workers(struct avmm_dev *dev)
+{
+	for (unsigned i = 0; i < FAKE_MAX_WORKERS; i++) {
+		struct avmm_worker *w = &dev->workers[i];
+
+		if (w->used && atomic_exchange(&w->pending, false)) {
+			in_worker = true;
+			w->fn(w->opaque);
+			in_worker = false;
+		}
+	}
+}
+
+/*
+ * Take the device lock for an I/O-thread-like call.  Workers do not wait for
+ * it in the core, so they do not here: while a vCPU-like thread holds it
+ * (maybe waiting for a worker), kicked workers keep running.
+ */
+static void lock_running_workers(struct avmm_dev *dev)
+{
+	while (pthread_mutex_trylock(&dev->lock)) {
+		run_workers(dev);
+		usleep(100);
+	}
+}
+
 /* Like the core's I/O thread: due timers earliest first, each once per pass. */
 void fake_advance(struct avmm_dev *dev, uint64_t ns)
 {
 	bool fired[FAKE_MAX_TIMERS] = {false};
 
-	pthread_mutex_lock(&dev->lock);
+	lock_running_workers(dev);
 	dev->now_ns += ns;
 	for (;;) {
 		struct avmm_timer *t = NULL;
@@ -236,7 +266,8 @@ void fake_io_poll(struct avmm_dev *dev)
 	struct pollfd pfd[FAKE_MAX_WATCHES];
 	unsigned n = 0;
 
-	pthread_mutex_lock(&dev->lock);
+	run_workers(dev);
+	lock_running_workers(dev);
 	for (unsigned i = 0; i < dev->nwatches; i++) {
 		const struct fake_watch *w = &dev->watches[i];
 
@@ -695,6 +726,51 @@ static void h_timer_free(struct avmm_timer *t)
 	t->deadline = 0;
 }
 
+static int h_worker_new(struct avmm_dev *dev, avmm_worker_fn fn, void *opaque,
+			struct avmm_worker **worker)
+{
+	if (in_worker) {
+		plugin_bug(dev, "worker_new from a worker thread");
+		return -EPERM;
+	}
+	if (!fn || !worker)
+		return -EINVAL;
+	for (unsigned i = 0; i < FAKE_MAX_WORKERS; i++) {
+		struct avmm_worker *w = &dev->workers[i];
+
+		if (!w->used) {
+			w->dev = dev;
+			w->fn = fn;
+			w->opaque = opaque;
+			atomic_store(&w->pending, false);
+			w->used = true;
+			*worker = w;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* In the core a freed worker is freed memory: using one must fail the test. */
+static void h_worker_kick(struct avmm_worker *w)
+{
+	FAKE_CHECK(w && w->used);
+	atomic_store(&w->pending, true);
+}
+
+static void h_worker_free(struct avmm_worker *w)
+{
+	if (!w)
+		return;
+	FAKE_CHECK(w->used);
+	if (in_worker) {
+		plugin_bug(w->dev, "worker_free from a worker thread");
+		return;
+	}
+	w->used = false;
+	atomic_store(&w->pending, false);
+}
+
 static uint64_t h_clock_ns(void)
 {
 	return clock_owner ? clock_owner->now_ns : 0;
@@ -744,4 +820,7 @@ const struct avmm_host fakehost = {
 	.vm_request_exit = h_vm_request_exit,
 	/* 1.1 */
 	.cfg_path = h_cfg_path,
+	.worker_new = h_worker_new,
+	.worker_kick = h_worker_kick,
+	.worker_free = h_worker_free,
 };

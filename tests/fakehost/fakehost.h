@@ -27,6 +27,7 @@
 #define FAKE_MAX_TIMERS 16 /* live timers per device, as in the core */
 #define FAKE_MAX_WATCHES 8
 #define FAKE_TX_MAX 65536
+#define FAKE_MAX_WORKERS 8 /* live workers per device, as in the core */
 
 struct fake_region {
 	uint64_t base, size;
@@ -45,6 +46,20 @@ struct avmm_timer {
 	avmm_timer_fn fn;
 	void *opaque;
 	uint64_t deadline; /* 0: not armed */
+	bool used;
+};
+
+/*
+ * A device worker.  The fake has no worker threads: fake_io_poll() (and so
+ * the contract's run()) calls each kicked worker's fn once, on the calling
+ * thread and WITHOUT the device lock, as the core's thread would.  Kicks
+ * coalesce as in the core; a kick from fn is seen by the next poll.
+ */
+struct avmm_worker {
+	struct avmm_dev *dev;
+	avmm_worker_fn fn;
+	void *opaque;
+	_Atomic bool pending;
 	bool used;
 };
 
@@ -100,6 +115,8 @@ struct avmm_dev {
 	struct fake_watch watches[FAKE_MAX_WATCHES];
 	unsigned nwatches;
 
+	struct avmm_worker workers[FAKE_MAX_WORKERS];
+
 	/* Held around every call into the plugin, like the core's device lock. */
 	pthread_mutex_t lock;
 
@@ -138,7 +155,10 @@ void fake_wr32(struct avmm_dev *dev, unsigned cpu, uint64_t addr, uint32_t v);
 size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len);
 /* Advance fake time and fire due timers. */
 void fake_advance(struct avmm_dev *dev, uint64_t ns);
-/* Poll the watched fds once without waiting and call the ready ones. */
+/*
+ * Run every kicked worker once (without the device lock), then poll the
+ * watched fds once without waiting and call the ready ones (with it).
+ */
 void fake_io_poll(struct avmm_dev *dev);
 /* Deliver a cpu timer event to the subscriber. */
 void fake_cpu_timer(struct avmm_dev *dev, unsigned cpu, enum avmm_cpu_timer t, bool level);

@@ -6,13 +6,16 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "cputimer.h"
 #include "device.h"
+#include "iothread.h"
 #include "irqroute.h"
 #include "log.h"
 #include "power.h"
@@ -70,12 +73,22 @@ static const struct avmm_mmio_ops rec_ops = {
 
 /* ---- a fake interrupt controller ---- */
 
+static struct avmm_dev chip, a, b;
+
 static unsigned set_line_calls, last_line;
 static bool last_level;
+/* Inside set_line: whether the chip's lock and device a's lock were held. */
+static int chip_lock_state, a_lock_state;
 
 static void chip_set_line(void *o, unsigned line, bool level)
 {
 	(void)o;
+	chip_lock_state = pthread_mutex_trylock(&chip.lock);
+	if (!chip_lock_state)
+		pthread_mutex_unlock(&chip.lock);
+	a_lock_state = pthread_mutex_trylock(&a.lock);
+	if (!a_lock_state)
+		pthread_mutex_unlock(&a.lock);
 	set_line_calls++;
 	last_line = line;
 	last_level = level;
@@ -108,7 +121,6 @@ static struct plugin chip_plugin = {.desc = &chip_desc}, dev_plugin = {.desc = &
 
 static struct config cfg;
 static struct vm vm;
-static struct avmm_dev chip, a, b;
 static struct vcpu vcpus[2];
 static struct rec rec;
 
@@ -447,6 +459,116 @@ START_TEST(guest_error_logs_are_rate_limited)
 }
 END_TEST
 
+
+/* ---- device workers ---- */
+
+static atomic_uint wk_runs;
+static atomic_bool wk_done;
+
+static void wk_irq(void *o)
+{
+	(void)o;
+	H->irq_set(&a, 3, true);
+	atomic_fetch_add(&wk_runs, 1);
+	atomic_store(&wk_done, true);
+}
+
+static bool wait_runs(unsigned n)
+{
+	for (int i = 0; i < 2000 && atomic_load(&wk_runs) < n; i++)
+		usleep(1000);
+	return atomic_load(&wk_runs) >= n;
+}
+
+/*
+ * irq_set from a worker needs no device lock: with a's lock held elsewhere
+ * (a vCPU inside a's MMIO handler) the worker's interrupt still goes
+ * through, serialised on the irqchip's lock instead.
+ */
+START_TEST(worker_irq_set_takes_the_irqchip_lock_only)
+{
+	struct avmm_worker *w;
+	unsigned line;
+
+	ck_assert_int_eq(iothread_create(&vm.io), 0);
+	ck_assert_int_eq(irqroute_register_chip(vm.irq, &chip, &chip_ops, NULL, &chip.lock, 1), 0);
+	ck_assert_int_eq(H->irq_claim(&a, "irq", &line), 0);
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->worker_new(&a, wk_irq, NULL, &w), 0);
+	pthread_mutex_lock(&a.lock);
+	H->worker_kick(w);
+	ck_assert(wait_runs(1));
+	pthread_mutex_unlock(&a.lock);
+	ck_assert_uint_eq(set_line_calls, 1);
+	ck_assert(last_level);
+	ck_assert_int_eq(chip_lock_state, EBUSY); /* held, by the worker */
+	ck_assert_int_eq(a_lock_state, EBUSY);    /* held, but by this thread */
+	H->worker_free(w);
+	iothread_destroy(vm.io);
+}
+END_TEST
+
+/* vm.c stops the I/O context before vCPU state and devices go: workers too. */
+START_TEST(workers_stop_with_the_io_thread)
+{
+	struct avmm_worker *w, *late;
+	unsigned line;
+
+	ck_assert_int_eq(iothread_create(&vm.io), 0);
+	ck_assert_int_eq(iothread_start(vm.io), 0);
+	ck_assert_int_eq(irqroute_register_chip(vm.irq, &chip, &chip_ops, NULL, &chip.lock, 1), 0);
+	ck_assert_int_eq(H->irq_claim(&a, "irq", &line), 0);
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->worker_new(&a, wk_irq, NULL, &w), 0);
+	H->worker_kick(w);
+	ck_assert(wait_runs(1));
+	iothread_stop(vm.io);
+	H->worker_kick(w);
+	usleep(50000);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 1);
+	/* One created during teardown never runs either. */
+	ck_assert_int_eq(H->worker_new(&a, wk_irq, NULL, &late), 0);
+	H->worker_kick(late);
+	usleep(20000);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 1);
+	H->worker_free(late);
+	/* The device frees what the plugin left (a real device_destroy does). */
+	ck_assert_uint_eq(a.nworkers, 1);
+	H->worker_free(w);
+	ck_assert_uint_eq(a.nworkers, 0);
+	iothread_destroy(vm.io);
+}
+END_TEST
+
+/* Nothing but the serialised calls may change a device's workers. */
+static struct avmm_worker *wk_self;
+static int wk_new_rc;
+
+static void wk_misuse(void *o)
+{
+	struct avmm_worker *w2 = NULL;
+
+	(void)o;
+	wk_new_rc = H->worker_new(&a, wk_irq, NULL, &w2);
+	H->worker_free(wk_self);
+	atomic_fetch_add(&wk_runs, 1);
+}
+
+START_TEST(worker_may_not_create_or_free_workers)
+{
+	ck_assert_int_eq(iothread_create(&vm.io), 0);
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->worker_new(&a, wk_misuse, NULL, &wk_self), 0);
+	H->worker_kick(wk_self);
+	ck_assert(wait_runs(1));
+	ck_assert_int_eq(wk_new_rc, -EPERM);
+	ck_assert_uint_eq(a.nworkers, 1);
+	H->worker_free(wk_self);
+	ck_assert_uint_eq(a.nworkers, 0);
+	iothread_destroy(vm.io);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("device");
@@ -464,6 +586,9 @@ int main(void)
 	tcase_add_test(tc, psci_power_state);
 	tcase_add_test(tc, ratelimit);
 	tcase_add_test(tc, guest_error_logs_are_rate_limited);
+	tcase_add_test(tc, worker_irq_set_takes_the_irqchip_lock_only);
+	tcase_add_test(tc, workers_stop_with_the_io_thread);
+	tcase_add_test(tc, worker_may_not_create_or_free_workers);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

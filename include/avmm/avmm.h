@@ -201,6 +201,41 @@ typedef void (*avmm_timer_fn)(void *opaque);
 struct avmm_worker;
 typedef void (*avmm_worker_fn)(void *opaque);
 
+/* ---- doorbells (1.1) ---------------------------------------------------- */
+
+/*
+ * A doorbell is one register a guest writes to say "there is work" (virtio's
+ * QueueNotify).  Such a write no longer reaches the region's write handler:
+ * the vCPU goes straight back to the guest (on KVM the write completes in the
+ * kernel, KVM_IOEVENTFD; elsewhere the core's MMIO path rings it), and later
+ * the doorbell fires:
+ *  - `worker` set: that worker is kicked (the fast path: no I/O-thread hop
+ *    where the core signals the doorbell itself);
+ *  - else fn(opaque) runs on the I/O thread with the device lock held, like
+ *    an io_watch callback.
+ * Rings coalesce like worker kicks: several writes before it fires may fire
+ * it once, so look at all the work there is (every queue's avail index).
+ * Only writes of exactly `len` bytes at `gpa` (and of the value `data`, with
+ * AVMM_DOORBELL_DATAMATCH) ring it; any other access to the address, reads
+ * included, goes to the handlers as before.  The written value is dropped.
+ */
+struct avmm_doorbell;
+typedef void (*avmm_doorbell_fn)(void *opaque);
+
+#define AVMM_DOORBELL_DATAMATCH 1u
+
+struct avmm_doorbell_desc {
+	uint32_t struct_size; /* sizeof(struct avmm_doorbell_desc) */
+	uint32_t len;         /* 1, 2, 4 or 8: a size its MMIO region accepts */
+	uint64_t gpa;         /* aligned to len, inside one of the device's regions */
+	uint32_t flags;       /* AVMM_DOORBELL_* */
+	uint64_t data;        /* with AVMM_DOORBELL_DATAMATCH: the value that rings */
+	avmm_doorbell_fn fn;  /* exactly one of fn and worker */
+	void *opaque;
+	struct avmm_worker *worker;
+};
+#define AVMM_DOORBELL_DESC_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_doorbell_desc, worker)
+
 /* ---- the host services table -------------------------------------------- */
 
 /*
@@ -359,9 +394,20 @@ struct avmm_host {
 			  struct avmm_worker **worker);                /* 1.1 */
 	void (*worker_kick)(struct avmm_worker *worker);           /* 1.1 */
 	void (*worker_free)(struct avmm_worker *worker);           /* 1.1 */
+
+	/*
+	 * Doorbells (see above), from create() only (-EBUSY later); they live
+	 * as long as the device.  -EINVAL, logged as a plugin bug, for a
+	 * descriptor that breaks the rules above; -EEXIST when a doorbell of
+	 * this device already rings on the same writes (same gpa and len, and
+	 * the same data or either without DATAMATCH); -ENOSPC past a
+	 * per-device limit (8).  The core keeps its own copy of *desc.
+	 */
+	int (*doorbell_new)(struct avmm_dev *dev, const struct avmm_doorbell_desc *desc,
+			    struct avmm_doorbell **doorbell); /* 1.1 */
 };
 #define AVMM_HOST_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_host, vm_request_exit)
-#define AVMM_HOST_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_host, worker_free)
+#define AVMM_HOST_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_host, doorbell_new)
 
 /* ---- the plugin descriptor ---------------------------------------------- */
 

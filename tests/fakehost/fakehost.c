@@ -153,6 +153,16 @@ int fake_write(struct avmm_dev *dev, unsigned cpu, uint64_t addr, unsigned size,
 
 	if (!r)
 		return -EFAULT;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		struct avmm_doorbell *db = &dev->doorbells[i];
+
+		if (db->d.gpa == addr && db->d.len == size &&
+		    (!(db->d.flags & AVMM_DOORBELL_DATAMATCH) || db->d.data == v)) {
+			db->rings++;
+			atomic_store(&db->rung, true);
+			return 0;
+		}
+	}
 	if (!access_ok(dev, r, addr - r->base, size))
 		return 0;
 	pthread_mutex_lock(&dev->lock);
@@ -261,6 +271,8 @@ void fake_advance(struct avmm_dev *dev, uint64_t ns)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+static void h_worker_kick(struct avmm_worker *w);
+
 void fake_io_poll(struct avmm_dev *dev)
 {
 	struct pollfd pfd[FAKE_MAX_WATCHES];
@@ -268,6 +280,16 @@ void fake_io_poll(struct avmm_dev *dev)
 
 	run_workers(dev);
 	lock_running_workers(dev);
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		struct avmm_doorbell *db = &dev->doorbells[i];
+
+		if (!atomic_exchange(&db->rung, false))
+			continue;
+		if (db->d.worker)
+			h_worker_kick(db->d.worker);
+		else
+			db->d.fn(db->d.opaque);
+	}
 	for (unsigned i = 0; i < dev->nwatches; i++) {
 		const struct fake_watch *w = &dev->watches[i];
 
@@ -771,6 +793,44 @@ static void h_worker_free(struct avmm_worker *w)
 	atomic_store(&w->pending, false);
 }
 
+static int h_doorbell_new(struct avmm_dev *dev, const struct avmm_doorbell_desc *desc,
+			  struct avmm_doorbell **out)
+{
+	struct avmm_doorbell_desc d;
+	struct fake_region *r;
+
+	if (in_worker) {
+		plugin_bug(dev, "doorbell_new from a worker thread");
+		return -EPERM;
+	}
+	r = desc ? find_region(dev, desc->gpa) : NULL;
+	if (!out || !ops_copy(&d, sizeof(d), desc, AVMM_DOORBELL_DESC_SIZE_V1_1) ||
+	    (d.len != 1 && d.len != 2 && d.len != 4 && d.len != 8) || d.gpa % d.len ||
+	    (d.flags & ~AVMM_DOORBELL_DATAMATCH) || !d.fn == !d.worker ||
+	    (d.worker && (!d.worker->used || d.worker->dev != dev)) || !r ||
+	    !(r->ops.valid_sizes & d.len) || d.len > r->size - (d.gpa - r->base)) {
+		plugin_bug(dev, "invalid doorbell at 0x%llx",
+			   desc ? (unsigned long long)desc->gpa : 0ull);
+		return -EINVAL;
+	}
+	if (!(d.flags & AVMM_DOORBELL_DATAMATCH))
+		d.data = 0;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		const struct avmm_doorbell_desc *o = &dev->doorbells[i].d;
+
+		if (o->gpa == d.gpa && o->len == d.len &&
+		    (!(o->flags & d.flags & AVMM_DOORBELL_DATAMATCH) || o->data == d.data))
+			return -EEXIST;
+	}
+	if (dev->ndoorbells == FAKE_MAX_DOORBELLS)
+		return -ENOSPC;
+	dev->doorbells[dev->ndoorbells].d = d;
+	atomic_store(&dev->doorbells[dev->ndoorbells].rung, false);
+	dev->doorbells[dev->ndoorbells].rings = 0;
+	*out = &dev->doorbells[dev->ndoorbells++];
+	return 0;
+}
+
 static uint64_t h_clock_ns(void)
 {
 	return clock_owner ? clock_owner->now_ns : 0;
@@ -823,4 +883,5 @@ const struct avmm_host fakehost = {
 	.worker_new = h_worker_new,
 	.worker_kick = h_worker_kick,
 	.worker_free = h_worker_free,
+	.doorbell_new = h_doorbell_new,
 };

@@ -28,6 +28,7 @@
 #define FAKE_MAX_WATCHES 8
 #define FAKE_TX_MAX 65536
 #define FAKE_MAX_WORKERS 8 /* live workers per device, as in the core */
+#define FAKE_MAX_DOORBELLS 8
 
 struct fake_region {
 	uint64_t base, size;
@@ -61,6 +62,17 @@ struct avmm_worker {
 	void *opaque;
 	_Atomic bool pending;
 	bool used;
+};
+
+/*
+ * A doorbell: fake_write() of a matching access rings it instead of calling
+ * the handler; fake_io_poll() then fires it (fn under the device lock, or a
+ * worker kick), as the core's I/O thread would.
+ */
+struct avmm_doorbell {
+	struct avmm_doorbell_desc d;
+	_Atomic bool rung;
+	unsigned rings; /* writes that rang it, for tests */
 };
 
 struct avmm_chr {
@@ -116,6 +128,8 @@ struct avmm_dev {
 	unsigned nwatches;
 
 	struct avmm_worker workers[FAKE_MAX_WORKERS];
+	struct avmm_doorbell doorbells[FAKE_MAX_DOORBELLS];
+	unsigned ndoorbells;
 
 	/* Held around every call into the plugin, like the core's device lock. */
 	pthread_mutex_t lock;
@@ -141,7 +155,8 @@ void fake_ram(struct avmm_dev *dev, uint64_t base, uint64_t size);
 
 /*
  * MMIO through the registered region containing addr, checked like the
- * core's dispatch: -EFAULT when unmapped; a width the region does not accept,
+ * core's dispatch: -EFAULT when unmapped; a write a doorbell matches rings
+ * it (returns 0, no handler call); a width the region does not accept,
  * a misaligned or region-straddling access is RAZ/WI (a guest error) and
  * returns 0; else the handler's code (a read it rejects reads as zero).
  */
@@ -156,8 +171,9 @@ size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len);
 /* Advance fake time and fire due timers. */
 void fake_advance(struct avmm_dev *dev, uint64_t ns);
 /*
- * Run every kicked worker once (without the device lock), then poll the
- * watched fds once without waiting and call the ready ones (with it).
+ * Run every kicked worker once (without the device lock), then fire rung
+ * doorbells and poll the watched fds once without waiting and call the
+ * ready ones (with it).
  */
 void fake_io_poll(struct avmm_dev *dev);
 /* Deliver a cpu timer event to the subscriber. */

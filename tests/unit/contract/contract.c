@@ -870,6 +870,198 @@ START_TEST(worker_limits_and_misuse)
 }
 END_TEST
 
+/* ---- doorbells (1.1) ---- */
+
+#define DB_OFF 0x50ull
+
+static atomic_uint db_fired;
+
+static void db_fn(void *o)
+{
+	(void)o;
+	atomic_fetch_add(&db_fired, 1);
+}
+
+static struct avmm_doorbell_desc db_desc(uint64_t gpa, unsigned len)
+{
+	return (struct avmm_doorbell_desc){
+		.struct_size = sizeof(struct avmm_doorbell_desc), .len = len, .gpa = gpa,
+		.fn = db_fn,
+	};
+}
+
+static void db_write(uint64_t addr, unsigned size, uint64_t v)
+{
+	ck_assert_int_eq(E->mmio(0, addr, size, true, &v), 0);
+}
+
+/* A write that rings the doorbell never reaches the handler; reads do. */
+START_TEST(doorbell_write_fires_instead_of_the_handler)
+{
+	struct avmm_doorbell_desc d = db_desc(A_BASE + DB_OFF, 4);
+	struct avmm_doorbell *db;
+	uint64_t v = 0;
+
+	if (!H->doorbell_new)
+		ck_abort_msg("host lacks doorbells");
+	atomic_store(&db_fired, 0);
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &rec_ops, &rec), 0);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), 0);
+	db_write(A_BASE + DB_OFF, 4, 7);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 0);
+	ck_assert(wait_for(&db_fired));
+	ck_assert_uint_eq(atomic_load(&db_fired), 1);
+	/* Another width at the address, another address, a read: the handler. */
+	db_write(A_BASE + DB_OFF, 8, 9);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 1);
+	ck_assert_uint_eq(rec.size, 8);
+	db_write(A_BASE + DB_OFF + 4, 4, 9);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 2);
+	ck_assert_int_eq(E->mmio(0, A_BASE + DB_OFF, 4, false, &v), 0);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 3);
+	for (int i = 0; i < 20; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&db_fired), 1);
+	/* Rung again after it fired: it fires again. */
+	db_write(A_BASE + DB_OFF, 4, 7);
+	for (unsigned i = 0; i < 10000 && atomic_load(&db_fired) < 2; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&db_fired), 2);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 3);
+}
+END_TEST
+
+static atomic_uint db_fired_q[2];
+
+static void db_fn_q(void *o)
+{
+	atomic_fetch_add(&db_fired_q[(uintptr_t)o], 1);
+}
+
+/* With DATAMATCH only the value rings it; others go to the handler. */
+START_TEST(doorbell_datamatch)
+{
+	struct avmm_doorbell *db0, *db1, *dbx;
+	struct avmm_doorbell_desc d = db_desc(A_BASE + DB_OFF, 4);
+
+	atomic_store(&db_fired_q[0], 0);
+	atomic_store(&db_fired_q[1], 0);
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &rec_ops, &rec), 0);
+	d.flags = AVMM_DOORBELL_DATAMATCH;
+	d.fn = db_fn_q;
+	d.data = 0;
+	d.opaque = (void *)(uintptr_t)0;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db0), 0);
+	d.data = 1;
+	d.opaque = (void *)(uintptr_t)1;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db1), 0);
+	/* The same writes twice, or a wildcard over a matched one: refused. */
+	ck_assert_int_eq(H->doorbell_new(a, &d, &dbx), -EEXIST);
+	d.flags = 0;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &dbx), -EEXIST);
+
+	db_write(A_BASE + DB_OFF, 4, 1);
+	ck_assert(wait_for(&db_fired_q[1]));
+	ck_assert_uint_eq(atomic_load(&db_fired_q[0]), 0);
+	db_write(A_BASE + DB_OFF, 4, 2);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 1);
+	ck_assert_uint_eq(rec.val, 2);
+	db_write(A_BASE + DB_OFF, 4, 0);
+	ck_assert(wait_for(&db_fired_q[0]));
+	for (int i = 0; i < 20; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&db_fired_q[0]), 1);
+	ck_assert_uint_eq(atomic_load(&db_fired_q[1]), 1);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 1);
+	ck_assert_uint_eq(E->plugin_bugs(a), 0);
+}
+END_TEST
+
+/* A doorbell bound to a worker kicks it: the work runs off the device lock. */
+START_TEST(doorbell_kicks_a_worker)
+{
+	struct avmm_doorbell_desc d = db_desc(A_BASE + DB_OFF, 4);
+	struct avmm_doorbell *db;
+
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &rec_ops, &rec), 0);
+	ck_assert_int_eq(H->worker_new(a, wk_count, NULL, &wk), 0);
+	d.fn = NULL;
+	d.worker = wk;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), 0);
+	db_write(A_BASE + DB_OFF, 4, 0);
+	ck_assert(wait_for(&wk_runs));
+	ck_assert_uint_eq(atomic_load(&rec.calls), 0);
+	H->worker_free(wk);
+}
+END_TEST
+
+START_TEST(doorbell_new_checks)
+{
+	struct avmm_doorbell_desc d;
+	struct avmm_doorbell *db;
+	struct avmm_worker *wb;
+	unsigned bugs = 0;
+	int n;
+
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &rec_ops, &rec), 0);
+	ck_assert_int_eq(H->mmio_register(b, NULL, A_BASE + 0x1000, 0x1000, &rec_ops, &rec), 0);
+	/* Outside any of a's regions: unmapped, b's, straddling a's end. */
+	d = db_desc(A_BASE + 0x2000, 4);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE + 0x1000, 4);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE + 0xffc, 8);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	/* Sizes: not a power of two, not one the region takes, misaligned. */
+	d = db_desc(A_BASE, 3);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE, 2);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE + 2, 4);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	/* Exactly one target; unknown flags; a struct shorter than 1.1's. */
+	d = db_desc(A_BASE, 4);
+	d.fn = NULL;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	ck_assert_int_eq(H->worker_new(b, wk_count, NULL, &wb), 0);
+	d.worker = wb; /* another device's worker */
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE, 4);
+	d.worker = wb;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE, 4);
+	d.flags = 0x80;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE, 4);
+	d.struct_size = 8;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	ck_assert_uint_eq(E->plugin_bugs(a), bugs);
+	H->worker_free(wb);
+
+	/* Eight per device. */
+	for (n = 0; n < 9; n++) {
+		d = db_desc(A_BASE + 8 * (uint64_t)n, 4);
+		if (H->doorbell_new(a, &d, &db))
+			break;
+	}
+	ck_assert_int_eq(n, 8);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -ENOSPC);
+	ck_assert_uint_eq(E->plugin_bugs(a), 0);
+}
+END_TEST
+
 /* ---- serialisation ---- */
 
 /*
@@ -1019,6 +1211,10 @@ int contract_run(const struct contract_env *env)
 	tcase_add_test(tc, worker_kick_from_its_fn_runs_it_again);
 	tcase_add_test(tc, worker_free_joins_and_nothing_runs_after);
 	tcase_add_test(tc, worker_limits_and_misuse);
+	tcase_add_test(tc, doorbell_write_fires_instead_of_the_handler);
+	tcase_add_test(tc, doorbell_datamatch);
+	tcase_add_test(tc, doorbell_kicks_a_worker);
+	tcase_add_test(tc, doorbell_new_checks);
 	tcase_add_test(tc, calls_into_one_device_are_serialised);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accel.h"
 #include "config.h"
 #include "cputimer.h"
 #include "device.h"
@@ -569,6 +570,168 @@ START_TEST(worker_may_not_create_or_free_workers)
 }
 END_TEST
 
+/* ---- doorbells and the accelerator ---- */
+
+static struct {
+	unsigned adds, dels;
+	uint64_t gpa, data;
+	unsigned len;
+	bool datamatch;
+	int fd, rc;
+} kio;
+
+static int kio_add(struct vm *v, uint64_t gpa, unsigned len, bool dm, uint64_t data, int fd)
+{
+	(void)v;
+	kio.adds++;
+	kio.gpa = gpa;
+	kio.len = len;
+	kio.datamatch = dm;
+	kio.data = data;
+	kio.fd = fd;
+	return kio.rc;
+}
+
+static int kio_del(struct vm *v, uint64_t gpa, unsigned len, bool dm, uint64_t data, int fd)
+{
+	(void)v;
+	/* Exactly what was added. */
+	ck_assert_uint_eq(gpa, kio.gpa);
+	ck_assert_uint_eq(len, kio.len);
+	ck_assert(dm == kio.datamatch);
+	ck_assert_uint_eq(data, kio.data);
+	ck_assert_int_eq(fd, kio.fd);
+	kio.dels++;
+	return 0;
+}
+
+static const struct accel_ops kio_accel = {
+	.name = "kio", .ioeventfd_add = kio_add, .ioeventfd_del = kio_del,
+};
+
+static atomic_uint db_fired;
+
+static void db_fn(void *o)
+{
+	(void)o;
+	atomic_fetch_add(&db_fired, 1);
+}
+
+/* A QueueNotify-like doorbell: 4 bytes at base + 0x50, value 1 only. */
+static int db_create(struct avmm_dev *dev, const struct avmm_host *host, void **instance,
+		     char *err, size_t errlen)
+{
+	const struct avmm_doorbell_desc d = {
+		.struct_size = sizeof(d), .len = 4, .gpa = 0x9000050,
+		.flags = AVMM_DOORBELL_DATAMATCH, .data = 1, .fn = db_fn,
+	};
+	struct avmm_doorbell *db;
+	const char *v;
+	int rc;
+
+	(void)err, (void)errlen;
+	for (size_t i = 0; i < dev->sec->nkeys; i++)
+		host->cfg_str(dev, dev->sec->keys[i].name, &v);
+	*instance = dev;
+	rc = host->mmio_register(dev, "base", 0x9000000, 0x1000, &rec_ops, &rec);
+	return rc ? rc : host->doorbell_new(dev, &d, &db);
+}
+
+static void db_destroy(void *instance)
+{
+	(void)instance;
+}
+
+static const struct avmm_plugin_desc db_desc = {
+	.struct_size = sizeof(db_desc), .abi_major = AVMM_ABI_MAJOR, .abi_minor = AVMM_ABI_MINOR,
+	.name = "db", .create = db_create, .destroy = db_destroy,
+};
+static struct plugin db_plugin = {.desc = &db_desc};
+
+static bool wait_fired(unsigned n)
+{
+	for (int i = 0; i < 2000 && atomic_load(&db_fired) < n; i++)
+		usleep(1000);
+	return atomic_load(&db_fired) >= n;
+}
+
+/*
+ * Where the accelerator completes doorbell writes in the kernel (KVM's
+ * ioeventfd) it gets the doorbell, and whatever signals the fd fires it.
+ */
+START_TEST(doorbell_goes_to_the_accelerator_when_it_can)
+{
+	struct avmm_dev *dev = NULL;
+	const uint64_t one = 1;
+	uint64_t v = 1;
+
+	memset(&kio, 0, sizeof(kio));
+	atomic_store(&db_fired, 0);
+	ck_assert_int_eq(iothread_create(&vm.io), 0);
+	ck_assert_int_eq(iothread_start(vm.io), 0);
+	vm.accel = &kio_accel;
+	ck_assert_int_eq(device_create(&vm, config_section(&cfg, "a"), &db_plugin, &dev), 0);
+	ck_assert_uint_eq(kio.adds, 0); /* not before the accelerator VM exists */
+	device_start(dev);
+	ck_assert_uint_eq(kio.adds, 1);
+	ck_assert_uint_eq(kio.gpa, 0x9000050);
+	ck_assert_uint_eq(kio.len, 4);
+	ck_assert(kio.datamatch);
+	ck_assert_uint_eq(kio.data, 1);
+	ck_assert_int_ge(kio.fd, 0);
+	/* The kernel rings it: no MMIO exit, no handler. */
+	ck_assert_int_eq(write(kio.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	ck_assert(wait_fired(1));
+	/* An access the kernel hands to userspace anyway (ISV=0) rings it too. */
+	ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000050, 4, true, &v), 0);
+	ck_assert(wait_fired(2));
+	ck_assert_uint_eq(rec.calls, 0);
+	device_destroy(dev);
+	ck_assert_uint_eq(kio.dels, 1);
+	iothread_destroy(vm.io);
+}
+END_TEST
+
+/* -ENOSYS (no KVM_IOEVENTFD, or HVF) or a failure: the MMIO path rings it. */
+START_TEST(doorbell_without_ioeventfd_uses_the_mmio_path)
+{
+	static const int rcs[] = {-ENOSYS, -EINVAL};
+
+	for (unsigned t = 0; t < 2; t++) {
+		struct avmm_dev *dev = NULL;
+		uint64_t v = 1;
+
+		memset(&kio, 0, sizeof(kio));
+		memset(&rec, 0, sizeof(rec));
+		rec.lock = &a.lock;
+		memmap_free(&vm.map);
+		memmap_init(&vm.map);
+		atomic_store(&db_fired, 0);
+		kio.rc = rcs[t];
+		ck_assert_int_eq(iothread_create(&vm.io), 0);
+		ck_assert_int_eq(iothread_start(vm.io), 0);
+		vm.accel = &kio_accel;
+		ck_assert_int_eq(device_create(&vm, config_section(&cfg, "a"), &db_plugin, &dev), 0);
+		device_start(dev);
+		ck_assert_uint_eq(kio.adds, 1);
+		ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000050, 4, true, &v), 0);
+		ck_assert(wait_fired(1));
+		ck_assert_uint_eq(rec.calls, 0);
+		/* Datamatch: another value is an ordinary register write. */
+		v = 2;
+		ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000050, 4, true, &v), 0);
+		ck_assert_uint_eq(rec.calls, 1);
+		ck_assert_uint_eq(rec.val, 2);
+		usleep(20000);
+		ck_assert_uint_eq(atomic_load(&db_fired), 1);
+		device_destroy(dev);
+		ck_assert_uint_eq(kio.dels, 0); /* never added */
+		iothread_destroy(vm.io);
+		vm.io = NULL;
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("device");
@@ -589,6 +752,8 @@ int main(void)
 	tcase_add_test(tc, worker_irq_set_takes_the_irqchip_lock_only);
 	tcase_add_test(tc, workers_stop_with_the_io_thread);
 	tcase_add_test(tc, worker_may_not_create_or_free_workers);
+	tcase_add_test(tc, doorbell_goes_to_the_accelerator_when_it_can);
+	tcase_add_test(tc, doorbell_without_ioeventfd_uses_the_mmio_path);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -690,6 +690,12 @@ static void h_worker_free(struct avmm_worker *worker)
 
 	if (!dev || from_worker(dev, "worker_free"))
 		return;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		if (dev->doorbells[i]->d.worker == worker) {
+			h_log(dev, AVMM_LOG_ERROR, "plugin bug: worker_free of a doorbell's worker");
+			return;
+		}
+	}
 	for (unsigned i = 0; i < dev->nworkers; i++) {
 		if (dev->workers[i] == worker) {
 			dev->workers[i] = dev->workers[--dev->nworkers];
@@ -790,11 +796,16 @@ void device_destroy(struct avmm_dev *dev)
 {
 	if (!dev)
 		return;
+	/*
+	 * Doorbells first: the plugin cannot free them, and one must not fire
+	 * into (or kick a worker of) an instance its destroy() freed.
+	 */
+	for (unsigned i = 0; i < dev->ndoorbells; i++)
+		doorbell_free(dev->doorbells[i]);
+	dev->ndoorbells = 0;
 	if (dev->instance)
 		dev->plugin->desc->destroy(dev->instance);
 	/* What the plugin left behind: no callback may outlive the device. */
-	for (unsigned i = 0; i < dev->ndoorbells; i++)
-		doorbell_free(dev->doorbells[i]);
 	for (unsigned i = 0; i < dev->nworkers; i++)
 		iothread_worker_free(dev->workers[i]);
 	for (unsigned i = 0; i < dev->nwatch; i++)

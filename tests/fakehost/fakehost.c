@@ -789,6 +789,12 @@ static void h_worker_free(struct avmm_worker *w)
 		plugin_bug(w->dev, "worker_free from a worker thread");
 		return;
 	}
+	for (unsigned i = 0; i < w->dev->ndoorbells; i++) {
+		if (w->dev->doorbells[i].d.worker == w) {
+			plugin_bug(w->dev, "worker_free of a doorbell's worker");
+			return;
+		}
+	}
 	w->used = false;
 	atomic_store(&w->pending, false);
 }

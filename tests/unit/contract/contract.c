@@ -992,7 +992,14 @@ START_TEST(doorbell_kicks_a_worker)
 	db_write(A_BASE + DB_OFF, 4, 0);
 	ck_assert(wait_for(&wk_runs));
 	ck_assert_uint_eq(atomic_load(&rec.calls), 0);
+	/* The doorbell needs it: freeing it is refused, and it still works. */
 	H->worker_free(wk);
+	ck_assert_uint_eq(E->plugin_bugs(a), 1);
+	db_write(A_BASE + DB_OFF, 4, 0);
+	for (unsigned i = 0; i < 10000 && atomic_load(&wk_runs) < 2; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 2);
+	/* Left to the host, which frees it with the device. */
 }
 END_TEST
 

@@ -232,6 +232,11 @@ struct avmm_doorbell_desc {
 	uint64_t data;        /* with AVMM_DOORBELL_DATAMATCH: the value that rings */
 	avmm_doorbell_fn fn;  /* exactly one of fn and worker */
 	void *opaque;
+	/*
+	 * The device's own worker, which then lives as long as the doorbell:
+	 * worker_free refuses it (a plugin bug) until destroy(), which the core
+	 * calls after the device's doorbells are gone.
+	 */
 	struct avmm_worker *worker;
 };
 #define AVMM_DOORBELL_DESC_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_doorbell_desc, worker)

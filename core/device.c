@@ -184,7 +184,6 @@ static bool from_worker(struct avmm_dev *dev, const char *what)
 	return true;
 }
 
-
 struct avmm_doorbell {
 	struct avmm_dev *dev;
 	struct avmm_doorbell_desc d; /* the core's copy */
@@ -262,10 +261,10 @@ static void doorbell_free(struct avmm_doorbell *db)
 	if (db->in_kernel && accel->ioeventfd_del)
 		accel->ioeventfd_del(db->dev->vm, db->d.gpa, db->d.len,
 				     db->d.flags & AVMM_DOORBELL_DATAMATCH, db->d.data, db->wfd);
-	if (db->rfd >= 0)
+	if (db->rfd >= 0) {
 		iothread_unwatch(db->dev->vm->io, db->rfd);
-	if (db->rfd >= 0)
 		close(db->rfd);
+	}
 	if (db->wfd >= 0 && db->wfd != db->rfd)
 		close(db->wfd);
 	free(db);
@@ -291,13 +290,18 @@ static int h_doorbell_new(struct avmm_dev *dev, const struct avmm_doorbell_desc 
 		return -EPERM;
 	if (dev->vm->running)
 		return -EBUSY;
-	if (!out || !ops_copy(&d, sizeof(d), desc, AVMM_DOORBELL_DESC_SIZE_V1_1) ||
-	    (d.len != 1 && d.len != 2 && d.len != 4 && d.len != 8) || d.gpa % d.len ||
+	if (!out || !ops_copy(&d, sizeof(d), desc, AVMM_DOORBELL_DESC_SIZE_V1_1)) {
+		h_log(dev, AVMM_LOG_ERROR, "plugin bug: incomplete avmm_doorbell_desc");
+		return -EINVAL;
+	}
+	if ((d.len != 1 && d.len != 2 && d.len != 4 && d.len != 8) || d.gpa % d.len ||
 	    (d.flags & ~AVMM_DOORBELL_DATAMATCH) || !d.fn == !d.worker ||
 	    (d.worker && iothread_worker_owner(d.worker) != dev) ||
 	    !doorbell_in_region(dev, d.gpa, d.len)) {
-		h_log(dev, AVMM_LOG_ERROR, "plugin bug: invalid doorbell at 0x%llx (%u bytes)",
-		      desc ? (unsigned long long)desc->gpa : 0ull, desc ? desc->len : 0u);
+		h_log(dev, AVMM_LOG_ERROR,
+		      "plugin bug: invalid doorbell at 0x%llx (%u bytes): not one aligned access "
+		      "its MMIO region takes, or not exactly one of fn and its own worker",
+		      (unsigned long long)d.gpa, d.len);
 		return -EINVAL;
 	}
 	if (!(d.flags & AVMM_DOORBELL_DATAMATCH))
@@ -342,7 +346,10 @@ void device_start(struct avmm_dev *dev)
 				 : -ENOSYS;
 
 		db->in_kernel = !rc;
-		if (rc && rc != -ENOSYS)
+		if (!rc)
+			h_log(dev, AVMM_LOG_INFO, "doorbell at 0x%llx: completed by %s (ioeventfd)",
+			      (unsigned long long)db->d.gpa, accel->name);
+		else if (rc != -ENOSYS)
 			h_log(dev, AVMM_LOG_WARN,
 			      "doorbell at 0x%llx: %s ioeventfd: %s; ringing it from userspace",
 			      (unsigned long long)db->d.gpa, accel->name, strerror(-rc));

@@ -111,6 +111,18 @@ struct accel_ops {
 	 * (secondaries off) where vcpu_reset alone does not (KVM re-inits).
 	 */
 	int (*vcpu_reinit)(struct vcpu *vcpu);
+	/*
+	 * Optional (NULL or -ENOSYS: the core's MMIO path does it): complete
+	 * a guest write of exactly `len` bytes to `gpa` (of the value `data`
+	 * only, when `datamatch`) inside the host kernel by signalling the
+	 * eventfd `fd`, without an exit to userspace.  Called after vm_create
+	 * and before the vCPUs run; del undoes an add, before vm_destroy.
+	 * The doorbells of <avmm/avmm.h> are built on it.
+	 */
+	int (*ioeventfd_add)(struct vm *vm, uint64_t gpa, unsigned len, bool datamatch,
+			     uint64_t data, int fd);
+	int (*ioeventfd_del)(struct vm *vm, uint64_t gpa, unsigned len, bool datamatch,
+			     uint64_t data, int fd);
 };
 
 #ifdef AVMM_HAVE_KVM

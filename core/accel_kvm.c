@@ -559,6 +559,40 @@ static int kvm_vcpu_get_regs(struct vcpu *v, struct accel_regs *r)
 	return v->accel ? emul_get_regs(KVM, v, r) : -ENODEV;
 }
 
+/*
+ * Doorbells: KVM_IOEVENTFD completes the write in the kernel and signals the
+ * eventfd, so the vCPU goes straight back to the guest.  Without the
+ * capability the core's MMIO path signals the same fd.
+ */
+static int kvm_ioeventfd(struct vm *vm, uint64_t gpa, unsigned len, bool datamatch,
+			 uint64_t data, int fd, uint32_t flags)
+{
+	struct kvm_state *ks = vm->accel_state;
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch ? data : 0,
+		.addr = gpa,
+		.len = len,
+		.fd = fd,
+		.flags = flags | (datamatch ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0),
+	};
+
+	if (ioctl(ks->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0)
+		return -ENOSYS;
+	return ioctl(ks->vm_fd, KVM_IOEVENTFD, &io) ? -errno : 0;
+}
+
+static int kvm_ioeventfd_add(struct vm *vm, uint64_t gpa, unsigned len, bool datamatch,
+			     uint64_t data, int fd)
+{
+	return kvm_ioeventfd(vm, gpa, len, datamatch, data, fd, 0);
+}
+
+static int kvm_ioeventfd_del(struct vm *vm, uint64_t gpa, unsigned len, bool datamatch,
+			     uint64_t data, int fd)
+{
+	return kvm_ioeventfd(vm, gpa, len, datamatch, data, fd, KVM_IOEVENTFD_FLAG_DEASSIGN);
+}
+
 const struct accel_ops accel_kvm_ops = {
 	.name = "kvm",
 	.kernel_psci = true,
@@ -576,4 +610,6 @@ const struct accel_ops accel_kvm_ops = {
 	.reg_get = kvm_reg_get,
 	.reg_set = kvm_reg_set,
 	.vcpu_reinit = kvm_vcpu_reinit,
+	.ioeventfd_add = kvm_ioeventfd_add,
+	.ioeventfd_del = kvm_ioeventfd_del,
 };

@@ -5,6 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#else
+#include <fcntl.h>
+#endif
 
 #include <libfdt.h>
 
@@ -103,6 +109,11 @@ static int h_cfg_error(struct avmm_dev *dev, const char *key, const char *fmt, .
 	return -EINVAL;
 }
 
+static int h_cfg_path(struct avmm_dev *dev, const char *key, char **path)
+{
+	return config_path(dev->vm->cfg, dev->sec, key, path);
+}
+
 /* ---- MMIO ---- */
 
 static int h_mmio_register(struct avmm_dev *dev, const char *cfg_key, uint64_t base,
@@ -159,6 +170,192 @@ static int h_mmio_register(struct avmm_dev *dev, const char *cfg_key, uint64_t b
 	return rc;
 }
 
+/* ---- doorbells ---- */
+
+/*
+ * A device's workers and doorbells change only in its serialised calls, like
+ * its timers; a worker thread (of any device) changing them would race.
+ */
+static bool from_worker(struct avmm_dev *dev, const char *what)
+{
+	if (!iothread_current_worker())
+		return false;
+	h_log(dev, AVMM_LOG_ERROR, "plugin bug: %s from a worker thread", what);
+	return true;
+}
+
+struct avmm_doorbell {
+	struct avmm_dev *dev;
+	struct avmm_doorbell_desc d; /* the core's copy */
+	int rfd, wfd;                /* an eventfd (rfd == wfd) on Linux, else a pipe */
+	bool in_kernel;              /* the accelerator signals wfd itself */
+};
+
+static bool doorbell_matches(const struct avmm_doorbell *db, uint64_t addr, unsigned len,
+			     uint64_t data)
+{
+	return db->d.gpa == addr && db->d.len == len &&
+	       (!(db->d.flags & AVMM_DOORBELL_DATAMATCH) || db->d.data == data);
+}
+
+/*
+ * Ring: never blocks the vCPU.  A full pipe or a saturated eventfd already
+ * means "rung", so EAGAIN is success.
+ */
+static void doorbell_ring(struct avmm_doorbell *db)
+{
+#ifdef __linux__
+	const uint64_t one = 1; /* an eventfd takes 8 bytes */
+#else
+	const uint8_t one = 1;
+#endif
+
+	if (db->d.worker) {
+		iothread_worker_kick(db->d.worker);
+		return;
+	}
+	if (write(db->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_guest(&db->dev->rl_guest, db->dev->name, AVMM_LOG_ERROR,
+			  "doorbell at 0x%llx: %s", (unsigned long long)db->d.gpa, strerror(errno));
+}
+
+/* On the I/O thread with the device lock held: the doorbell fired. */
+static void doorbell_ready(void *opaque, int fd, unsigned revents)
+{
+	struct avmm_doorbell *db = opaque;
+	uint8_t buf[64];
+
+	(void)revents;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	if (db->d.worker)
+		iothread_worker_kick(db->d.worker);
+	else
+		db->d.fn(db->d.opaque);
+}
+
+static int doorbell_fds(struct avmm_doorbell *db)
+{
+#ifdef __linux__
+	db->rfd = db->wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return db->rfd < 0 ? -errno : 0;
+#else
+	int p[2];
+
+	if (pipe(p))
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		fcntl(p[i], F_SETFD, FD_CLOEXEC);
+		fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
+	}
+	db->rfd = p[0];
+	db->wfd = p[1];
+	return 0;
+#endif
+}
+
+static void doorbell_free(struct avmm_doorbell *db)
+{
+	const struct accel_ops *accel = db->dev->vm->accel;
+
+	if (db->in_kernel && accel->ioeventfd_del)
+		accel->ioeventfd_del(db->dev->vm, db->d.gpa, db->d.len,
+				     db->d.flags & AVMM_DOORBELL_DATAMATCH, db->d.data, db->wfd);
+	if (db->rfd >= 0) {
+		iothread_unwatch(db->dev->vm->io, db->rfd);
+		close(db->rfd);
+	}
+	if (db->wfd >= 0 && db->wfd != db->rfd)
+		close(db->wfd);
+	free(db);
+}
+
+/* Whether one of dev's regions holds [gpa, gpa + len) and takes len-byte writes. */
+static bool doorbell_in_region(struct avmm_dev *dev, uint64_t gpa, unsigned len)
+{
+	const struct mmio_region *r = memmap_find(&dev->vm->map, gpa);
+
+	return r && r->dev == dev && (r->ops->valid_sizes & len) &&
+	       len <= r->size - (gpa - r->base);
+}
+
+static int h_doorbell_new(struct avmm_dev *dev, const struct avmm_doorbell_desc *desc,
+			  struct avmm_doorbell **out)
+{
+	struct avmm_doorbell *db;
+	struct avmm_doorbell_desc d;
+	int rc;
+
+	if (from_worker(dev, "doorbell_new"))
+		return -EPERM;
+	if (dev->vm->running)
+		return -EBUSY;
+	if (!out || !ops_copy(&d, sizeof(d), desc, AVMM_DOORBELL_DESC_SIZE_V1_1)) {
+		h_log(dev, AVMM_LOG_ERROR, "plugin bug: incomplete avmm_doorbell_desc");
+		return -EINVAL;
+	}
+	if ((d.len != 1 && d.len != 2 && d.len != 4 && d.len != 8) || d.gpa % d.len ||
+	    (d.flags & ~AVMM_DOORBELL_DATAMATCH) || !d.fn == !d.worker ||
+	    (d.worker && iothread_worker_owner(d.worker) != dev) ||
+	    !doorbell_in_region(dev, d.gpa, d.len)) {
+		h_log(dev, AVMM_LOG_ERROR,
+		      "plugin bug: invalid doorbell at 0x%llx (%u bytes): not one aligned access "
+		      "its MMIO region takes, or not exactly one of fn and its own worker",
+		      (unsigned long long)d.gpa, d.len);
+		return -EINVAL;
+	}
+	if (!(d.flags & AVMM_DOORBELL_DATAMATCH))
+		d.data = 0;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		const struct avmm_doorbell_desc *o = &dev->doorbells[i]->d;
+
+		if (o->gpa == d.gpa && o->len == d.len &&
+		    (!(o->flags & d.flags & AVMM_DOORBELL_DATAMATCH) || o->data == d.data))
+			return -EEXIST;
+	}
+	if (dev->ndoorbells == ARRAY_LEN(dev->doorbells))
+		return -ENOSPC;
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		return -ENOMEM;
+	db->dev = dev;
+	db->d = d;
+	db->rfd = db->wfd = -1;
+	rc = doorbell_fds(db);
+	if (!rc)
+		rc = iothread_watch(dev->vm->io, db->rfd, AVMM_IO_IN, doorbell_ready, db, &dev->lock);
+	if (rc) {
+		doorbell_free(db); /* its unwatch of a fd never watched is a no-op */
+		return rc;
+	}
+	dev->doorbells[dev->ndoorbells++] = db;
+	*out = db;
+	return 0;
+}
+
+void device_start(struct avmm_dev *dev)
+{
+	const struct accel_ops *accel = dev->vm->accel;
+
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		struct avmm_doorbell *db = dev->doorbells[i];
+		int rc = accel && accel->ioeventfd_add
+				 ? accel->ioeventfd_add(dev->vm, db->d.gpa, db->d.len,
+							db->d.flags & AVMM_DOORBELL_DATAMATCH,
+							db->d.data, db->wfd)
+				 : -ENOSYS;
+
+		db->in_kernel = !rc;
+		if (!rc)
+			h_log(dev, AVMM_LOG_INFO, "doorbell at 0x%llx: completed by %s (ioeventfd)",
+			      (unsigned long long)db->d.gpa, accel->name);
+		else if (rc != -ENOSYS)
+			h_log(dev, AVMM_LOG_WARN,
+			      "doorbell at 0x%llx: %s ioeventfd: %s; ringing it from userspace",
+			      (unsigned long long)db->d.gpa, accel->name, strerror(-rc));
+	}
+}
+
 static uint64_t origin_pc(const struct mmio_origin *from)
 {
 	return from && from->pc ? from->pc(from->ctx) : 0;
@@ -177,6 +374,15 @@ int mmio_dispatch(struct vm *vm, const struct mmio_origin *from, uint64_t addr, 
 		return -EFAULT;
 	dev = r->dev;
 	off = addr - r->base;
+	/* Doorbells are fixed before the vCPUs run: no lock to read them. */
+	if (write && dev->ndoorbells) {
+		for (unsigned i = 0; i < dev->ndoorbells; i++) {
+			if (doorbell_matches(dev->doorbells[i], addr, len, *data)) {
+				doorbell_ring(dev->doorbells[i]);
+				return 0;
+			}
+		}
+	}
 	if (!(r->ops->valid_sizes & len) || (len & (len - 1)) ||
 	    (!r->ops->allow_unaligned && (off & (len - 1))) || len > r->size - off) {
 		log_guest(&dev->rl_guest, dev->name, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
@@ -461,6 +667,51 @@ static void h_timer_free(struct avmm_timer *timer)
 	}
 }
 
+/* ---- workers ---- */
+
+static int h_worker_new(struct avmm_dev *dev, avmm_worker_fn fn, void *opaque,
+			struct avmm_worker **worker)
+{
+	int rc;
+
+	if (from_worker(dev, "worker_new"))
+		return -EPERM;
+	if (!fn || !worker)
+		return -EINVAL;
+	if (dev->nworkers == ARRAY_LEN(dev->workers))
+		return -ENOSPC;
+	rc = iothread_worker_new(dev->vm->io, fn, opaque, dev, worker);
+	if (!rc)
+		dev->workers[dev->nworkers++] = *worker;
+	return rc;
+}
+
+static void h_worker_kick(struct avmm_worker *worker)
+{
+	iothread_worker_kick(worker);
+}
+
+static void h_worker_free(struct avmm_worker *worker)
+{
+	struct avmm_dev *dev = iothread_worker_owner(worker);
+
+	if (!dev || from_worker(dev, "worker_free"))
+		return;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		if (dev->doorbells[i]->d.worker == worker) {
+			h_log(dev, AVMM_LOG_ERROR, "plugin bug: worker_free of a doorbell's worker");
+			return;
+		}
+	}
+	for (unsigned i = 0; i < dev->nworkers; i++) {
+		if (dev->workers[i] == worker) {
+			dev->workers[i] = dev->workers[--dev->nworkers];
+			iothread_worker_free(worker);
+			return;
+		}
+	}
+}
+
 static uint64_t h_clock_ns(void)
 {
 	return clock_ns();
@@ -507,6 +758,12 @@ const struct avmm_host device_host = {
 	.timer_free = h_timer_free,
 	.clock_ns = h_clock_ns,
 	.vm_request_exit = h_vm_request_exit,
+	/* 1.1 */
+	.cfg_path = h_cfg_path,
+	.worker_new = h_worker_new,
+	.worker_kick = h_worker_kick,
+	.worker_free = h_worker_free,
+	.doorbell_new = h_doorbell_new,
 };
 
 int device_create(struct vm *vm, struct cfg_section *sec, struct plugin *plugin,
@@ -546,9 +803,18 @@ void device_destroy(struct avmm_dev *dev)
 {
 	if (!dev)
 		return;
+	/*
+	 * Doorbells first: the plugin cannot free them, and one must not fire
+	 * into (or kick a worker of) an instance its destroy() freed.
+	 */
+	for (unsigned i = 0; i < dev->ndoorbells; i++)
+		doorbell_free(dev->doorbells[i]);
+	dev->ndoorbells = 0;
 	if (dev->instance)
 		dev->plugin->desc->destroy(dev->instance);
 	/* What the plugin left behind: no callback may outlive the device. */
+	for (unsigned i = 0; i < dev->nworkers; i++)
+		iothread_worker_free(dev->workers[i]);
 	for (unsigned i = 0; i < dev->nwatch; i++)
 		iothread_unwatch(dev->vm->io, dev->watch_fd[i]);
 	for (unsigned i = 0; i < dev->ntimers; i++)

@@ -42,6 +42,15 @@ struct avmm_dev {
 	/* Live timers (timer_free releases the slot); freed with the device. */
 	struct avmm_timer *timers[16];
 	unsigned ntimers;
+	/* Live workers (worker_free releases the slot); joined with the device. */
+	struct avmm_worker *workers[8];
+	unsigned nworkers;
+	/*
+	 * Doorbells: fixed once create() returns (read by the MMIO path on any
+	 * vCPU without a lock), freed with the device.
+	 */
+	struct avmm_doorbell *doorbells[8];
+	unsigned ndoorbells;
 	/* fds this device watches: only it may unwatch them. */
 	int watch_fd[8];
 	unsigned nwatch;
@@ -60,6 +69,12 @@ extern const struct avmm_host device_host;
 int device_create(struct vm *vm, struct cfg_section *sec, struct plugin *plugin,
 		  struct avmm_dev **out);
 void device_destroy(struct avmm_dev *dev);
+/*
+ * The accelerator VM exists and no vCPU runs yet: hand the device's doorbells
+ * to the accelerator where it completes such writes in the kernel.  Where it
+ * cannot, mmio_dispatch rings them; either way the plugin sees no difference.
+ */
+void device_start(struct avmm_dev *dev);
 
 /*
  * The MMIO hot path: find the region, enforce its valid sizes and alignment

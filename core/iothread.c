@@ -16,6 +16,13 @@
  * callback of that very entry that is in progress, so once iothread_unwatch()
  * or iothread_timer_free() returns, the callback is not running and will not
  * run again (from inside the callback itself, the current call just finishes).
+ *
+ * Workers.  A worker is a thread of its own that runs one function whenever
+ * it was kicked, holding no lock of ours (see iothread_worker_new).  They
+ * belong to the I/O context, so they stop with the I/O thread: once
+ * iothread_stop() returns no worker function runs and none will.  `io->mu`
+ * guards the list of workers; each worker's own `mu` its kick state, and
+ * nothing calls out with either held.
  */
 #include "iothread.h"
 
@@ -58,6 +65,19 @@ struct avmm_timer {
 	bool dead;
 };
 
+struct avmm_worker {
+	struct iothread *io;
+	avmm_worker_fn fn;
+	void *opaque;
+	void *owner;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool pending; /* kicked since fn last started */
+	bool stop;    /* never run fn again; the thread exits */
+	bool joined;
+};
+
 struct iothread {
 	pthread_mutex_t mu;
 	pthread_cond_t cb_done; /* broadcast whenever `cur` is cleared */
@@ -76,6 +96,9 @@ struct iothread {
 	struct avmm_timer **timers;
 	unsigned ntimers, cap_timers;
 	unsigned ndead;
+	struct avmm_worker **workers;
+	unsigned nworkers, cap_workers;
+	bool workers_stopped; /* iothread_stop stopped them: new ones never run */
 
 	/* Owned by the loop thread (built under mu, used without it). */
 	struct pollfd *pfds;
@@ -486,9 +509,58 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-int iothread_start(struct iothread *io)
+/* Asynchronous signals belong to the main thread: block them in ours. */
+static int thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
+	int ret;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(th, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+static void worker_stop_join(struct avmm_worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	w->pending = false;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+	if (!w->joined) {
+		pthread_join(w->thread, NULL);
+		w->joined = true;
+	}
+}
+
+/*
+ * Stop and join every worker.  The list only changes in the owning devices'
+ * serialised calls, never concurrently with a stop (vm.c stops the I/O
+ * context between runs of those), so it is walked with io->mu dropped: a
+ * worker being joined may be kicking another.
+ */
+static void workers_stop(struct iothread *io)
+{
+	struct avmm_worker **v;
+	unsigned n;
+
+	pthread_mutex_lock(&io->mu);
+	v = io->workers;
+	n = io->nworkers;
+	pthread_mutex_unlock(&io->mu);
+	for (unsigned i = 0; i < n; i++)
+		worker_stop_join(v[i]);
+}
+
+int iothread_start(struct iothread *io)
+{
 	int ret;
 
 	pthread_mutex_lock(&io->mu);
@@ -498,19 +570,7 @@ int iothread_start(struct iothread *io)
 	}
 	io->stop = false;
 	io->running = true;
-	/*
-	 * Asynchronous signals (SIGINT, SIGTERM...) belong to the main thread:
-	 * the new thread inherits a mask blocking them.
-	 */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&io->thread, NULL, loop_main, io);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = thread_start(&io->thread, loop_main, io);
 	if (ret)
 		io->running = false;
 	pthread_mutex_unlock(&io->mu);
@@ -530,6 +590,10 @@ void iothread_stop(struct iothread *io)
 		pthread_mutex_unlock(&io->mu);
 		return;
 	}
+	io->workers_stopped = true;
+	pthread_mutex_unlock(&io->mu);
+	workers_stop(io);
+	pthread_mutex_lock(&io->mu);
 	if (!io->running) {
 		pthread_mutex_unlock(&io->mu);
 		return;
@@ -560,6 +624,8 @@ void iothread_destroy(struct iothread *io)
 		free(io->watches[i]);
 	for (i = 0; i < io->ntimers; i++)
 		free(io->timers[i]);
+	/* Their owners freed them (device_destroy); what is left is a leak. */
+	free(io->workers);
 	free(io->watches);
 	free(io->timers);
 	free(io->pfds);
@@ -751,4 +817,129 @@ void iothread_kick(struct iothread *io)
 	pthread_mutex_lock(&io->mu);
 	kick_locked(io);
 	pthread_mutex_unlock(&io->mu);
+}
+
+/* ---- workers ---- */
+
+/* The worker whose thread this is (NULL on every other thread). */
+static _Thread_local const struct avmm_worker *current_worker;
+
+static void *worker_main(void *arg)
+{
+	struct avmm_worker *w = arg;
+
+	current_worker = w;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->pending && !w->stop)
+			pthread_cond_wait(&w->cond, &w->mu);
+		if (w->stop)
+			break;
+		/* Cleared before the call: a kick during fn runs it once more. */
+		w->pending = false;
+		pthread_mutex_unlock(&w->mu);
+		w->fn(w->opaque);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int iothread_worker_new(struct iothread *io, avmm_worker_fn fn, void *opaque, void *owner,
+			struct avmm_worker **out)
+{
+	struct avmm_worker *w;
+	int rc;
+
+	if (!fn || !out)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct avmm_worker){.io = io, .fn = fn, .opaque = opaque, .owner = owner};
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	pthread_mutex_lock(&io->mu);
+	if (io->nworkers == io->cap_workers) {
+		unsigned cap = io->cap_workers ? 2 * io->cap_workers : 8;
+		struct avmm_worker **v = realloc(io->workers, cap * sizeof(*v));
+
+		if (!v) {
+			pthread_mutex_unlock(&io->mu);
+			rc = -ENOMEM;
+			goto fail;
+		}
+		io->workers = v;
+		io->cap_workers = cap;
+	}
+	if (io->workers_stopped) {
+		/* Created after the stop (teardown): it never runs. */
+		w->stop = true;
+		w->joined = true;
+	} else {
+		rc = thread_start(&w->thread, worker_main, w);
+		if (rc) {
+			pthread_mutex_unlock(&io->mu);
+			goto fail;
+		}
+	}
+	io->workers[io->nworkers++] = w;
+	pthread_mutex_unlock(&io->mu);
+	*out = w;
+	return 0;
+fail:
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	return rc;
+}
+
+void iothread_worker_kick(struct avmm_worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (!w->stop && !w->pending) {
+		w->pending = true;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+bool iothread_on_worker(const struct avmm_worker *w)
+{
+	return w && current_worker == w;
+}
+
+int iothread_worker_free(struct avmm_worker *w)
+{
+	struct iothread *io;
+
+	if (!w)
+		return 0;
+	/* Joining itself would never return. */
+	if (iothread_on_worker(w))
+		return -EDEADLK;
+	io = w->io;
+	worker_stop_join(w);
+	pthread_mutex_lock(&io->mu);
+	for (unsigned i = 0; i < io->nworkers; i++) {
+		if (io->workers[i] == w) {
+			io->workers[i] = io->workers[--io->nworkers];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&io->mu);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	return 0;
+}
+
+const struct avmm_worker *iothread_current_worker(void)
+{
+	return current_worker;
+}
+
+void *iothread_worker_owner(const struct avmm_worker *w)
+{
+	return w ? w->owner : NULL;
 }

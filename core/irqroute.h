@@ -42,7 +42,12 @@ uint32_t irqroute_phandle(const struct irqroute *rt);
 /* -ENODEV without a controller, -ERANGE past its lines, -EBUSY when taken. */
 int irqroute_claim(struct irqroute *rt, struct avmm_dev *dev, unsigned line);
 struct avmm_dev *irqroute_line_owner(const struct irqroute *rt, unsigned line);
-/* Drive a line `dev` claimed; -EPERM for anyone else's (a plugin bug). */
+/*
+ * Drive a line `dev` claimed; -EPERM for anyone else's (a plugin bug).  Any
+ * thread, with or without `dev`'s lock: it serialises on the irqchip's lock
+ * alone (line ownership is fixed once the machine is built), which is what
+ * makes irq_set safe from a device's worker threads.
+ */
 int irqroute_set_line(struct irqroute *rt, struct avmm_dev *dev, unsigned line, bool level);
 void irqroute_set_ppi(struct irqroute *rt, unsigned cpu, unsigned ppi, bool level);
 /* The controller's DT specifier cells for `spec` (-ENODEV without one). */

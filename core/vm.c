@@ -572,6 +572,9 @@ int vm_run_accel(struct vm *vm, const struct accel_ops *accel)
 		log_error("%s: mapping guest RAM: %s", vm->accel->name, strerror(-rc));
 		return 1;
 	}
+	/* Doorbells go to the accelerator now that it exists (KVM_IOEVENTFD). */
+	for (size_t i = 0; i < vm->ndevs; i++)
+		device_start(vm->devs[i]);
 	chardev_set_quit_handler(quit_from_terminal, vm);
 	rc = iothread_start(vm->io);
 	if (rc) {
@@ -588,7 +591,8 @@ int vm_run_accel(struct vm *vm, const struct accel_ops *accel)
 	rc = vcpus_start(vm->cpus, accel);
 	/*
 	 * The teardown order is the point: every vCPU out of its loop, then no
-	 * watchdog and no I/O thread (timers, UART input, the quit key), and only
+	 * watchdog and no I/O thread (timers, UART input, the quit key, and the
+	 * device workers, which stop with it), and only
 	 * then, with nobody left to kick a vCPU or raise its IRQ, the backend's
 	 * vCPU state goes.
 	 */

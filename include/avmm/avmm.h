@@ -22,7 +22,8 @@
  *
  * Concurrency: the core serialises every call into one device instance (MMIO
  * handlers, I/O-thread callbacks, timer callbacks, irqchip inputs, cpu-timer
- * events) with a per-device lock, so a plugin needs no locking of its own.
+ * events) with a per-device lock, so a plugin needs no locking of its own,
+ * unless it uses device workers (1.1), which run without that lock.
  * Calls made from inside such a callback back into the host are allowed, also
  * when they lead back into the same instance (an irqchip driving its own line
  * gets its set_line() called re-entrantly, on the same thread).
@@ -170,6 +171,76 @@ struct avmm_chr_handlers {
 typedef void (*avmm_io_fn)(void *opaque, int fd, unsigned revents);
 typedef void (*avmm_timer_fn)(void *opaque);
 
+/* ---- device workers (1.1) ----------------------------------------------- */
+
+/*
+ * A worker is a thread the device owns, for work that must not hold up a
+ * vCPU or the I/O thread (disk I/O).  It runs fn(opaque) after a kick,
+ * WITHOUT the device lock: the plugin guards state that fn shares with its
+ * other callbacks itself (its own mutex; hold none of it across a host call
+ * that may call back into the device).  Kicks coalesce: any number of kicks
+ * before fn starts make one run, a kick while fn runs makes one more, so fn
+ * must finish all the work it finds.
+ *
+ * From a worker's fn a plugin may call only: log/vlog, dev_name, cpu_count,
+ * guest_ptr/guest_read/guest_write, irq_set, worker_kick (any worker of the
+ * device), chr_write, clock_ns, vm_request_exit.  Everything else (config,
+ * MMIO registration, timers, watches, worker_new/worker_free, doorbells)
+ * belongs to create(), destroy() and the serialised callbacks.
+ *
+ * irq_set from a worker is the supported way to signal a completion: it needs
+ * no device lock (interrupt routing serialises on the interrupt controller's
+ * own lock), and the core may later back it with an in-kernel irqfd without
+ * any plugin change.
+ *
+ * Workers run from worker_new until worker_free or the end of the VM's run
+ * (the core stops every worker before it tears the machine down, and frees
+ * the ones left after destroy()).  reset() is called with the vCPUs parked
+ * but workers still able to run: a plugin quiesces its own.
+ */
+struct avmm_worker;
+typedef void (*avmm_worker_fn)(void *opaque);
+
+/* ---- doorbells (1.1) ---------------------------------------------------- */
+
+/*
+ * A doorbell is one register a guest writes to say "there is work" (virtio's
+ * QueueNotify).  Such a write no longer reaches the region's write handler:
+ * the vCPU goes straight back to the guest (on KVM the write completes in the
+ * kernel, KVM_IOEVENTFD; elsewhere the core's MMIO path rings it), and later
+ * the doorbell fires:
+ *  - `worker` set: that worker is kicked (the fast path: no I/O-thread hop
+ *    where the core signals the doorbell itself);
+ *  - else fn(opaque) runs on the I/O thread with the device lock held, like
+ *    an io_watch callback.
+ * Rings coalesce like worker kicks: several writes before it fires may fire
+ * it once, so look at all the work there is (every queue's avail index).
+ * Only writes of exactly `len` bytes at `gpa` (and of the value `data`, with
+ * AVMM_DOORBELL_DATAMATCH) ring it; any other access to the address, reads
+ * included, goes to the handlers as before.  The written value is dropped.
+ */
+struct avmm_doorbell;
+typedef void (*avmm_doorbell_fn)(void *opaque);
+
+#define AVMM_DOORBELL_DATAMATCH 1u
+
+struct avmm_doorbell_desc {
+	uint32_t struct_size; /* sizeof(struct avmm_doorbell_desc) */
+	uint32_t len;         /* 1, 2, 4 or 8: a size its MMIO region accepts */
+	uint64_t gpa;         /* aligned to len, inside one of the device's regions */
+	uint32_t flags;       /* AVMM_DOORBELL_* */
+	uint64_t data;        /* with AVMM_DOORBELL_DATAMATCH: the value that rings */
+	avmm_doorbell_fn fn;  /* exactly one of fn and worker */
+	void *opaque;
+	/*
+	 * The device's own worker, which then lives as long as the doorbell:
+	 * worker_free refuses it (a plugin bug) until destroy(), which the core
+	 * calls after the device's doorbells are gone.
+	 */
+	struct avmm_worker *worker;
+};
+#define AVMM_DOORBELL_DESC_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_doorbell_desc, worker)
+
 /* ---- the host services table -------------------------------------------- */
 
 /*
@@ -304,8 +375,44 @@ struct avmm_host {
 
 	/* Ask the VM to stop; `status` becomes avmm's exit status. */
 	void (*vm_request_exit)(struct avmm_dev *dev, int status);
+
+	/* ---- ABI 1.1 ---- */
+
+	/*
+	 * A file name from config key `key`, resolved like every path of the
+	 * core: relative to the directory of the config file (a `-s` override
+	 * is taken as given, relative to the working directory).  The file must
+	 * be readable.  *path is malloc'd: free() it.  -ENOENT when absent
+	 * (*path untouched); -EINVAL, reported at file:line, when empty or
+	 * unreadable.
+	 */
+	int (*cfg_path)(struct avmm_dev *dev, const char *key, char **path); /* 1.1 */
+
+	/*
+	 * Device workers (see above).  worker_new: -ENOSPC past a per-device
+	 * limit of live workers (8).  worker_kick: any thread, never blocks on
+	 * fn.  worker_free: stops and joins the thread; once it returns fn is
+	 * not running and never runs again, the pointer is invalid (not from
+	 * the worker's own fn: a plugin bug, refused).
+	 */
+	int (*worker_new)(struct avmm_dev *dev, avmm_worker_fn fn, void *opaque,
+			  struct avmm_worker **worker);                /* 1.1 */
+	void (*worker_kick)(struct avmm_worker *worker);           /* 1.1 */
+	void (*worker_free)(struct avmm_worker *worker);           /* 1.1 */
+
+	/*
+	 * Doorbells (see above), from create() only (-EBUSY later); they live
+	 * as long as the device.  -EINVAL, logged as a plugin bug, for a
+	 * descriptor that breaks the rules above; -EEXIST when a doorbell of
+	 * this device already rings on the same writes (same gpa and len, and
+	 * the same data or either without DATAMATCH); -ENOSPC past a
+	 * per-device limit (8).  The core keeps its own copy of *desc.
+	 */
+	int (*doorbell_new)(struct avmm_dev *dev, const struct avmm_doorbell_desc *desc,
+			    struct avmm_doorbell **doorbell); /* 1.1 */
 };
 #define AVMM_HOST_SIZE_V1_0 AVMM_SIZE_THROUGH(struct avmm_host, vm_request_exit)
+#define AVMM_HOST_SIZE_V1_1 AVMM_SIZE_THROUGH(struct avmm_host, doorbell_new)
 
 /* ---- the plugin descriptor ---------------------------------------------- */
 

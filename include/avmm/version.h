@@ -7,7 +7,7 @@
  * bump MAJOR (and reset MINOR) for anything else.
  */
 #define AVMM_ABI_MAJOR 1
-#define AVMM_ABI_MINOR 0
+#define AVMM_ABI_MINOR 1
 
 #define AVMM_VERSION_STRING "0.1.0"
 

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libfdt.h>
 
@@ -151,6 +153,16 @@ int fake_write(struct avmm_dev *dev, unsigned cpu, uint64_t addr, unsigned size,
 
 	if (!r)
 		return -EFAULT;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		struct avmm_doorbell *db = &dev->doorbells[i];
+
+		if (db->d.gpa == addr && db->d.len == size &&
+		    (!(db->d.flags & AVMM_DOORBELL_DATAMATCH) || db->d.data == v)) {
+			db->rings++;
+			atomic_store(&db->rung, true);
+			return 0;
+		}
+	}
 	if (!access_ok(dev, r, addr - r->base, size))
 		return 0;
 	pthread_mutex_lock(&dev->lock);
@@ -200,12 +212,41 @@ size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len)
 	return done;
 }
 
+/* Set while a worker's fn runs: what the core refuses from a worker thread. */
+static _Thread_local bool in_worker;
+
+static void run_workers(struct avmm_dev *dev)
+{
+	for (unsigned i = 0; i < FAKE_MAX_WORKERS; i++) {
+		struct avmm_worker *w = &dev->workers[i];
+
+		if (w->used && atomic_exchange(&w->pending, false)) {
+			in_worker = true;
+			w->fn(w->opaque);
+			in_worker = false;
+		}
+	}
+}
+
+/*
+ * Take the device lock for an I/O-thread-like call.  Workers do not wait for
+ * it in the core, so they do not here: while a vCPU-like thread holds it
+ * (maybe waiting for a worker), kicked workers keep running.
+ */
+static void lock_running_workers(struct avmm_dev *dev)
+{
+	while (pthread_mutex_trylock(&dev->lock)) {
+		run_workers(dev);
+		usleep(100);
+	}
+}
+
 /* Like the core's I/O thread: due timers earliest first, each once per pass. */
 void fake_advance(struct avmm_dev *dev, uint64_t ns)
 {
 	bool fired[FAKE_MAX_TIMERS] = {false};
 
-	pthread_mutex_lock(&dev->lock);
+	lock_running_workers(dev);
 	dev->now_ns += ns;
 	for (;;) {
 		struct avmm_timer *t = NULL;
@@ -230,12 +271,25 @@ void fake_advance(struct avmm_dev *dev, uint64_t ns)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+static void h_worker_kick(struct avmm_worker *w);
+
 void fake_io_poll(struct avmm_dev *dev)
 {
 	struct pollfd pfd[FAKE_MAX_WATCHES];
 	unsigned n = 0;
 
-	pthread_mutex_lock(&dev->lock);
+	run_workers(dev);
+	lock_running_workers(dev);
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		struct avmm_doorbell *db = &dev->doorbells[i];
+
+		if (!atomic_exchange(&db->rung, false))
+			continue;
+		if (db->d.worker)
+			h_worker_kick(db->d.worker);
+		else
+			db->d.fn(db->d.opaque);
+	}
 	for (unsigned i = 0; i < dev->nwatches; i++) {
 		const struct fake_watch *w = &dev->watches[i];
 
@@ -348,6 +402,36 @@ static int h_cfg_bool(struct avmm_dev *dev, const char *key, bool *value)
 		dev->cfg_errors++;
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* As the core: relative to the config file's directory, and readable. */
+static int h_cfg_path(struct avmm_dev *dev, const char *key, char **path)
+{
+	const char *v = lookup(dev, key);
+	const char *dir = dev->cfg_dir ? dev->cfg_dir : ".";
+	size_t n;
+	char *p;
+
+	if (!v)
+		return -ENOENT;
+	if (!*v) {
+		dev->cfg_errors++;
+		return -EINVAL;
+	}
+	n = strlen(dir) + strlen(v) + 2;
+	p = malloc(n);
+	FAKE_CHECK(p);
+	if (v[0] == '/' || !strcmp(dir, "."))
+		snprintf(p, n, "%s", v);
+	else
+		snprintf(p, n, "%s/%s", dir, v);
+	if (access(p, R_OK)) {
+		free(p);
+		dev->cfg_errors++;
+		return -EINVAL;
+	}
+	*path = p;
 	return 0;
 }
 
@@ -664,6 +748,95 @@ static void h_timer_free(struct avmm_timer *t)
 	t->deadline = 0;
 }
 
+static int h_worker_new(struct avmm_dev *dev, avmm_worker_fn fn, void *opaque,
+			struct avmm_worker **worker)
+{
+	if (in_worker) {
+		plugin_bug(dev, "worker_new from a worker thread");
+		return -EPERM;
+	}
+	if (!fn || !worker)
+		return -EINVAL;
+	for (unsigned i = 0; i < FAKE_MAX_WORKERS; i++) {
+		struct avmm_worker *w = &dev->workers[i];
+
+		if (!w->used) {
+			w->dev = dev;
+			w->fn = fn;
+			w->opaque = opaque;
+			atomic_store(&w->pending, false);
+			w->used = true;
+			*worker = w;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* In the core a freed worker is freed memory: using one must fail the test. */
+static void h_worker_kick(struct avmm_worker *w)
+{
+	FAKE_CHECK(w && w->used);
+	atomic_store(&w->pending, true);
+}
+
+static void h_worker_free(struct avmm_worker *w)
+{
+	if (!w)
+		return;
+	FAKE_CHECK(w->used);
+	if (in_worker) {
+		plugin_bug(w->dev, "worker_free from a worker thread");
+		return;
+	}
+	for (unsigned i = 0; i < w->dev->ndoorbells; i++) {
+		if (w->dev->doorbells[i].d.worker == w) {
+			plugin_bug(w->dev, "worker_free of a doorbell's worker");
+			return;
+		}
+	}
+	w->used = false;
+	atomic_store(&w->pending, false);
+}
+
+static int h_doorbell_new(struct avmm_dev *dev, const struct avmm_doorbell_desc *desc,
+			  struct avmm_doorbell **out)
+{
+	struct avmm_doorbell_desc d;
+	struct fake_region *r;
+
+	if (in_worker) {
+		plugin_bug(dev, "doorbell_new from a worker thread");
+		return -EPERM;
+	}
+	r = desc ? find_region(dev, desc->gpa) : NULL;
+	if (!out || !ops_copy(&d, sizeof(d), desc, AVMM_DOORBELL_DESC_SIZE_V1_1) ||
+	    (d.len != 1 && d.len != 2 && d.len != 4 && d.len != 8) || d.gpa % d.len ||
+	    (d.flags & ~AVMM_DOORBELL_DATAMATCH) || !d.fn == !d.worker ||
+	    (d.worker && (!d.worker->used || d.worker->dev != dev)) || !r ||
+	    !(r->ops.valid_sizes & d.len) || d.len > r->size - (d.gpa - r->base)) {
+		plugin_bug(dev, "invalid doorbell at 0x%llx",
+			   desc ? (unsigned long long)desc->gpa : 0ull);
+		return -EINVAL;
+	}
+	if (!(d.flags & AVMM_DOORBELL_DATAMATCH))
+		d.data = 0;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		const struct avmm_doorbell_desc *o = &dev->doorbells[i].d;
+
+		if (o->gpa == d.gpa && o->len == d.len &&
+		    (!(o->flags & d.flags & AVMM_DOORBELL_DATAMATCH) || o->data == d.data))
+			return -EEXIST;
+	}
+	if (dev->ndoorbells == FAKE_MAX_DOORBELLS)
+		return -ENOSPC;
+	dev->doorbells[dev->ndoorbells].d = d;
+	atomic_store(&dev->doorbells[dev->ndoorbells].rung, false);
+	dev->doorbells[dev->ndoorbells].rings = 0;
+	*out = &dev->doorbells[dev->ndoorbells++];
+	return 0;
+}
+
 static uint64_t h_clock_ns(void)
 {
 	return clock_owner ? clock_owner->now_ns : 0;
@@ -711,4 +884,10 @@ const struct avmm_host fakehost = {
 	.timer_free = h_timer_free,
 	.clock_ns = h_clock_ns,
 	.vm_request_exit = h_vm_request_exit,
+	/* 1.1 */
+	.cfg_path = h_cfg_path,
+	.worker_new = h_worker_new,
+	.worker_kick = h_worker_kick,
+	.worker_free = h_worker_free,
+	.doorbell_new = h_doorbell_new,
 };

@@ -27,6 +27,8 @@
 #define FAKE_MAX_TIMERS 16 /* live timers per device, as in the core */
 #define FAKE_MAX_WATCHES 8
 #define FAKE_TX_MAX 65536
+#define FAKE_MAX_WORKERS 8 /* live workers per device, as in the core */
+#define FAKE_MAX_DOORBELLS 8
 
 struct fake_region {
 	uint64_t base, size;
@@ -48,6 +50,31 @@ struct avmm_timer {
 	bool used;
 };
 
+/*
+ * A device worker.  The fake has no worker threads: fake_io_poll() (and so
+ * the contract's run()) calls each kicked worker's fn once, on the calling
+ * thread and WITHOUT the device lock, as the core's thread would.  Kicks
+ * coalesce as in the core; a kick from fn is seen by the next poll.
+ */
+struct avmm_worker {
+	struct avmm_dev *dev;
+	avmm_worker_fn fn;
+	void *opaque;
+	_Atomic bool pending;
+	bool used;
+};
+
+/*
+ * A doorbell: fake_write() of a matching access rings it instead of calling
+ * the handler; fake_io_poll() then fires it (fn under the device lock, or a
+ * worker kick), as the core's I/O thread would.
+ */
+struct avmm_doorbell {
+	struct avmm_doorbell_desc d;
+	_Atomic bool rung;
+	unsigned rings; /* writes that rang it, for tests */
+};
+
 struct avmm_chr {
 	const struct avmm_chr_handlers *h;
 	void *opaque;
@@ -64,6 +91,8 @@ struct avmm_dev {
 	} cfg[FAKE_MAX_KEYS];
 	unsigned ncfg;
 	unsigned cfg_errors;
+	/* cfg_path resolves relative to this, as the core to the config file's. */
+	const char *cfg_dir; /* NULL: "." */
 
 	struct fake_region regions[FAKE_MAX_REGIONS];
 	unsigned nregions;
@@ -98,6 +127,10 @@ struct avmm_dev {
 	struct fake_watch watches[FAKE_MAX_WATCHES];
 	unsigned nwatches;
 
+	struct avmm_worker workers[FAKE_MAX_WORKERS];
+	struct avmm_doorbell doorbells[FAKE_MAX_DOORBELLS];
+	unsigned ndoorbells;
+
 	/* Held around every call into the plugin, like the core's device lock. */
 	pthread_mutex_t lock;
 
@@ -122,7 +155,8 @@ void fake_ram(struct avmm_dev *dev, uint64_t base, uint64_t size);
 
 /*
  * MMIO through the registered region containing addr, checked like the
- * core's dispatch: -EFAULT when unmapped; a width the region does not accept,
+ * core's dispatch: -EFAULT when unmapped; a write a doorbell matches rings
+ * it (returns 0, no handler call); a width the region does not accept,
  * a misaligned or region-straddling access is RAZ/WI (a guest error) and
  * returns 0; else the handler's code (a read it rejects reads as zero).
  */
@@ -136,7 +170,11 @@ void fake_wr32(struct avmm_dev *dev, unsigned cpu, uint64_t addr, uint32_t v);
 size_t fake_chr_input(struct avmm_dev *dev, const uint8_t *buf, size_t len);
 /* Advance fake time and fire due timers. */
 void fake_advance(struct avmm_dev *dev, uint64_t ns);
-/* Poll the watched fds once without waiting and call the ready ones. */
+/*
+ * Run every kicked worker once (without the device lock), then fire rung
+ * doorbells and poll the watched fds once without waiting and call the
+ * ready ones (with it).
+ */
 void fake_io_poll(struct avmm_dev *dev);
 /* Deliver a cpu timer event to the subscriber. */
 void fake_cpu_timer(struct avmm_dev *dev, unsigned cpu, enum avmm_cpu_timer t, bool level);

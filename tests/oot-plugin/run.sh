@@ -26,7 +26,7 @@ mkdir "$tmp/oot"
 avmm=$tmp/prefix/bin/avmm
 out=$(AVMM_PLUGIN_PATH="$tmp/oot" "$avmm" --list-plugins)
 echo "$out"
-echo "$out" | grep -q '^scratch .*ABI 1\.0' || { echo "FAIL: scratch not listed"; exit 1; }
+echo "$out" | grep -q '^scratch .*ABI 1\.1' || { echo "FAIL: scratch not listed"; exit 1; }
 echo "$out" | grep -q '^gicv2 ' || { echo "FAIL: installed avmm does not find its plugins"; exit 1; }
 
 printf '\x40\x05\x80\xd2\x00\x00\x20\xd4' > "$tmp/k.bin"

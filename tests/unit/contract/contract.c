@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,10 @@ const struct contract_key contract_keys[] = {
 	{CDEV_A, "mask", "0b101"},
 	{CDEV_A, "bad", "12Q"},
 	{CDEV_A, "flag", "on"},
+	/* Paths: the config file lives in CONTRACT_CFG_DIR (/dev). */
+	{CDEV_A, "disk", "null"},
+	{CDEV_A, "abs", "/dev/zero"},
+	{CDEV_A, "gone", "no-such-avmm-file"},
 	{CDEV_B, "irq", "5"},
 	{0, NULL, NULL},
 };
@@ -445,6 +450,28 @@ START_TEST(config_lookups)
 }
 END_TEST
 
+/* A path resolves against the config file's directory, not the cwd. */
+START_TEST(cfg_path_resolves_against_the_config_dir)
+{
+	char *p = (char *)"untouched";
+
+	if (!H->cfg_path)
+		ck_abort_msg("host lacks cfg_path");
+	ck_assert_int_eq(H->cfg_path(a, "nope", &p), -ENOENT);
+	ck_assert_str_eq(p, "untouched");
+	ck_assert_int_eq(H->cfg_path(a, "disk", &p), 0);
+	ck_assert_str_eq(p, CONTRACT_CFG_DIR "/null");
+	free(p);
+	ck_assert_int_eq(H->cfg_path(a, "abs", &p), 0);
+	ck_assert_str_eq(p, "/dev/zero");
+	free(p);
+	/* A file that is not there is the user's mistake, reported. */
+	p = (char *)"untouched";
+	ck_assert_int_eq(H->cfg_path(a, "gone", &p), -EINVAL);
+	ck_assert_str_eq(p, "untouched");
+}
+END_TEST
+
 /* ---- timers ---- */
 
 static atomic_uint fired;
@@ -591,6 +618,457 @@ START_TEST(io_watch_only_the_owner_unwatches)
 }
 END_TEST
 
+
+/* ---- device workers (1.1) ---- */
+
+static struct avmm_worker *wk;
+static atomic_uint wk_runs, wk_in_handler, wk_saw;
+static atomic_bool wk_gate, wk_on_kicker;
+static pthread_t wk_kicker;
+
+/* Completes the "request" as a worker would: guest memory and the line. */
+static void wk_complete(void *o)
+{
+	uint32_t done = 0xd0e;
+
+	(void)o;
+	/* Not on the vCPU that kicked: it must not wait for the work. */
+	atomic_store(&wk_on_kicker, pthread_equal(pthread_self(), wk_kicker));
+	ck_assert_int_eq(H->guest_write(a, CONTRACT_RAM_BASE + 0x100, &done, sizeof(done)), 0);
+	H->irq_set(a, 3, true);
+	atomic_fetch_add(&wk_runs, 1);
+}
+
+/*
+ * The handler kicks the worker and waits for it, inside the device: a host
+ * that ran the worker under the device lock could never let it finish.
+ */
+static int wk_write(void *o, unsigned cpu, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)o, (void)cpu, (void)off, (void)size, (void)v;
+	atomic_store(&wk_in_handler, 1);
+	wk_kicker = pthread_self();
+	H->worker_kick(wk);
+	for (unsigned i = 0; i < 5000 && !atomic_load(&wk_runs); i++)
+		usleep(1000);
+	atomic_store(&wk_saw, atomic_load(&wk_runs));
+	return 0;
+}
+
+static const struct avmm_mmio_ops wk_ops = {
+	.struct_size = sizeof(wk_ops), .valid_sizes = AVMM_SIZE_4,
+	.read = rec_read, .write = wk_write,
+};
+
+static atomic_bool wk_vcpu_done;
+
+static void *wk_vcpu(void *arg)
+{
+	uint64_t v = 1;
+
+	(void)arg;
+	E->mmio(0, A_BASE, 4, true, &v);
+	atomic_store(&wk_vcpu_done, true);
+	return NULL;
+}
+
+START_TEST(worker_runs_off_the_device_lock)
+{
+	unsigned line;
+	uint32_t done = 0;
+	pthread_t th;
+
+	if (!H->worker_new)
+		ck_abort_msg("host lacks workers");
+	atomic_store(&wk_runs, 0);
+	atomic_store(&wk_saw, 0);
+	atomic_store(&wk_in_handler, 0);
+	atomic_store(&wk_vcpu_done, false);
+	chip_up();
+	ck_assert_int_eq(H->irq_claim(a, "irq", &line), 0);
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &wk_ops, &rec), 0);
+	ck_assert_int_eq(H->worker_new(a, wk_complete, NULL, &wk), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, wk_vcpu, NULL), 0);
+	/* The vCPU sits in the handler; the host's time passes meanwhile. */
+	while (!atomic_load(&wk_vcpu_done))
+		E->run(MS);
+	pthread_join(th, NULL);
+	ck_assert_uint_eq(atomic_load(&wk_saw), 1);
+	ck_assert(!atomic_load(&wk_on_kicker));
+	/* Its completion reached the guest and the interrupt line. */
+	ck_assert_int_eq(H->guest_read(a, CONTRACT_RAM_BASE + 0x100, &done, sizeof(done)), 0);
+	ck_assert_uint_eq(done, 0xd0e);
+	ck_assert(E->line_level(a, 3));
+	H->worker_free(wk);
+}
+END_TEST
+
+static void wk_count(void *o)
+{
+	(void)o;
+	atomic_fetch_add(&wk_runs, 1);
+}
+
+/* The first run waits at the gate, which a helper opens after its kicks. */
+static atomic_uint wk_entered;
+
+static void wk_gated(void *o)
+{
+	(void)o;
+	atomic_fetch_add(&wk_entered, 1);
+	while (!atomic_load(&wk_gate))
+		usleep(1000);
+	atomic_fetch_add(&wk_runs, 1);
+}
+
+static void *wk_kicker50(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&wk_entered))
+		usleep(1000);
+	for (int i = 0; i < 50; i++)
+		H->worker_kick(wk);
+	atomic_store(&wk_gate, true);
+	return NULL;
+}
+
+/* Fifty kicks while fn runs make exactly one more run, and none is lost. */
+START_TEST(worker_kicks_coalesce)
+{
+	pthread_t th;
+
+	atomic_store(&wk_runs, 0);
+	atomic_store(&wk_entered, 0);
+	atomic_store(&wk_gate, false);
+	ck_assert_int_eq(H->worker_new(a, wk_gated, NULL, &wk), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, wk_kicker50, NULL), 0);
+	H->worker_kick(wk);
+	for (unsigned i = 0; i < 10000 && atomic_load(&wk_runs) < 2; i++)
+		E->run(MS);
+	pthread_join(th, NULL);
+	for (int i = 0; i < 20; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 2);
+	/* Idle again: a later kick runs it once more. */
+	H->worker_kick(wk);
+	for (unsigned i = 0; i < 10000 && atomic_load(&wk_runs) < 3; i++)
+		E->run(MS);
+	for (int i = 0; i < 20; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 3);
+	H->worker_free(wk);
+}
+END_TEST
+
+static void wk_rekick(void *o)
+{
+	(void)o;
+	/* A kick while fn runs is never lost: it runs once more. */
+	if (atomic_fetch_add(&wk_runs, 1) < 2)
+		H->worker_kick(wk);
+}
+
+START_TEST(worker_kick_from_its_fn_runs_it_again)
+{
+	ck_assert_int_eq(H->worker_new(a, wk_rekick, NULL, &wk), 0);
+	atomic_store(&wk_runs, 0);
+	H->worker_kick(wk);
+	for (unsigned i = 0; i < 10000 && atomic_load(&wk_runs) < 3; i++)
+		E->run(MS);
+	for (int i = 0; i < 20; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 3);
+	H->worker_free(wk);
+}
+END_TEST
+
+static void wk_slow(void *o)
+{
+	(void)o;
+	atomic_store(&wk_in_handler, 1);
+	while (!atomic_load(&wk_gate))
+		usleep(1000);
+	usleep(20000);
+	atomic_fetch_add(&wk_runs, 1);
+}
+
+static void *wk_opener(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&wk_in_handler))
+		usleep(1000);
+	atomic_store(&wk_gate, true);
+	return NULL;
+}
+
+/* worker_free waits for a running fn; after it, fn never runs again. */
+START_TEST(worker_free_joins_and_nothing_runs_after)
+{
+	struct avmm_worker *w2;
+	pthread_t th;
+	unsigned runs;
+
+	atomic_store(&wk_runs, 0);
+	atomic_store(&wk_in_handler, 0);
+	atomic_store(&wk_gate, false);
+	ck_assert_int_eq(pthread_create(&th, NULL, wk_opener, NULL), 0);
+	ck_assert_int_eq(H->worker_new(a, wk_slow, NULL, &wk), 0);
+	H->worker_kick(wk);
+	while (!atomic_load(&wk_in_handler))
+		E->run(MS);
+	H->worker_free(wk);
+	pthread_join(th, NULL);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 1);
+
+	/* Kicked and freed at once: whatever ran, ran before free returned. */
+	ck_assert_int_eq(H->worker_new(a, wk_count, NULL, &w2), 0);
+	atomic_store(&wk_runs, 0);
+	H->worker_kick(w2);
+	H->worker_free(w2);
+	runs = atomic_load(&wk_runs);
+	for (int i = 0; i < 50; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&wk_runs), runs);
+}
+END_TEST
+
+static struct avmm_worker *wk_slots[9];
+
+static void wk_frees_itself(void *o)
+{
+	(void)o;
+	H->worker_free(wk);
+	atomic_fetch_add(&wk_runs, 1);
+}
+
+START_TEST(worker_limits_and_misuse)
+{
+	unsigned n;
+
+	for (n = 0; n < 9; n++)
+		if (H->worker_new(a, wk_count, NULL, &wk_slots[n]))
+			break;
+	ck_assert_uint_eq(n, 8);
+	ck_assert_int_eq(H->worker_new(a, wk_count, NULL, &wk_slots[8]), -ENOSPC);
+	/* Another device has slots of its own; a freed one releases a slot. */
+	ck_assert_int_eq(H->worker_new(b, wk_count, NULL, &wk_slots[8]), 0);
+	H->worker_free(wk_slots[8]);
+	H->worker_free(wk_slots[0]);
+	ck_assert_int_eq(H->worker_new(a, wk_count, NULL, &wk_slots[0]), 0);
+	for (n = 0; n < 8; n++)
+		H->worker_free(wk_slots[n]);
+	ck_assert_int_eq(H->worker_new(a, NULL, NULL, &wk), -EINVAL);
+	ck_assert_uint_eq(E->plugin_bugs(a), 0);
+
+	/* Freeing itself from its fn is refused as a plugin bug. */
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->worker_new(a, wk_frees_itself, NULL, &wk), 0);
+	H->worker_kick(wk);
+	ck_assert(wait_for(&wk_runs));
+	ck_assert_uint_eq(E->plugin_bugs(a), 1);
+	H->worker_free(wk);
+}
+END_TEST
+
+/* ---- doorbells (1.1) ---- */
+
+#define DB_OFF 0x50ull
+
+static atomic_uint db_fired;
+
+static void db_fn(void *o)
+{
+	(void)o;
+	atomic_fetch_add(&db_fired, 1);
+}
+
+static struct avmm_doorbell_desc db_desc(uint64_t gpa, unsigned len)
+{
+	return (struct avmm_doorbell_desc){
+		.struct_size = sizeof(struct avmm_doorbell_desc), .len = len, .gpa = gpa,
+		.fn = db_fn,
+	};
+}
+
+static void db_write(uint64_t addr, unsigned size, uint64_t v)
+{
+	ck_assert_int_eq(E->mmio(0, addr, size, true, &v), 0);
+}
+
+/* A write that rings the doorbell never reaches the handler; reads do. */
+START_TEST(doorbell_write_fires_instead_of_the_handler)
+{
+	struct avmm_doorbell_desc d = db_desc(A_BASE + DB_OFF, 4);
+	struct avmm_doorbell *db;
+	uint64_t v = 0;
+
+	if (!H->doorbell_new)
+		ck_abort_msg("host lacks doorbells");
+	atomic_store(&db_fired, 0);
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &rec_ops, &rec), 0);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), 0);
+	db_write(A_BASE + DB_OFF, 4, 7);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 0);
+	ck_assert(wait_for(&db_fired));
+	ck_assert_uint_eq(atomic_load(&db_fired), 1);
+	/* Another width at the address, another address, a read: the handler. */
+	db_write(A_BASE + DB_OFF, 8, 9);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 1);
+	ck_assert_uint_eq(rec.size, 8);
+	db_write(A_BASE + DB_OFF + 4, 4, 9);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 2);
+	ck_assert_int_eq(E->mmio(0, A_BASE + DB_OFF, 4, false, &v), 0);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 3);
+	for (int i = 0; i < 20; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&db_fired), 1);
+	/* Rung again after it fired: it fires again. */
+	db_write(A_BASE + DB_OFF, 4, 7);
+	for (unsigned i = 0; i < 10000 && atomic_load(&db_fired) < 2; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&db_fired), 2);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 3);
+}
+END_TEST
+
+static atomic_uint db_fired_q[2];
+
+static void db_fn_q(void *o)
+{
+	atomic_fetch_add(&db_fired_q[(uintptr_t)o], 1);
+}
+
+/* With DATAMATCH only the value rings it; others go to the handler. */
+START_TEST(doorbell_datamatch)
+{
+	struct avmm_doorbell *db0, *db1, *dbx;
+	struct avmm_doorbell_desc d = db_desc(A_BASE + DB_OFF, 4);
+
+	atomic_store(&db_fired_q[0], 0);
+	atomic_store(&db_fired_q[1], 0);
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &rec_ops, &rec), 0);
+	d.flags = AVMM_DOORBELL_DATAMATCH;
+	d.fn = db_fn_q;
+	d.data = 0;
+	d.opaque = (void *)(uintptr_t)0;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db0), 0);
+	d.data = 1;
+	d.opaque = (void *)(uintptr_t)1;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db1), 0);
+	/* The same writes twice, or a wildcard over a matched one: refused. */
+	ck_assert_int_eq(H->doorbell_new(a, &d, &dbx), -EEXIST);
+	d.flags = 0;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &dbx), -EEXIST);
+
+	db_write(A_BASE + DB_OFF, 4, 1);
+	ck_assert(wait_for(&db_fired_q[1]));
+	ck_assert_uint_eq(atomic_load(&db_fired_q[0]), 0);
+	db_write(A_BASE + DB_OFF, 4, 2);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 1);
+	ck_assert_uint_eq(rec.val, 2);
+	db_write(A_BASE + DB_OFF, 4, 0);
+	ck_assert(wait_for(&db_fired_q[0]));
+	for (int i = 0; i < 20; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&db_fired_q[0]), 1);
+	ck_assert_uint_eq(atomic_load(&db_fired_q[1]), 1);
+	ck_assert_uint_eq(atomic_load(&rec.calls), 1);
+	ck_assert_uint_eq(E->plugin_bugs(a), 0);
+}
+END_TEST
+
+/* A doorbell bound to a worker kicks it: the work runs off the device lock. */
+START_TEST(doorbell_kicks_a_worker)
+{
+	struct avmm_doorbell_desc d = db_desc(A_BASE + DB_OFF, 4);
+	struct avmm_doorbell *db;
+
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &rec_ops, &rec), 0);
+	ck_assert_int_eq(H->worker_new(a, wk_count, NULL, &wk), 0);
+	d.fn = NULL;
+	d.worker = wk;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), 0);
+	db_write(A_BASE + DB_OFF, 4, 0);
+	ck_assert(wait_for(&wk_runs));
+	ck_assert_uint_eq(atomic_load(&rec.calls), 0);
+	/* The doorbell needs it: freeing it is refused, and it still works. */
+	H->worker_free(wk);
+	ck_assert_uint_eq(E->plugin_bugs(a), 1);
+	db_write(A_BASE + DB_OFF, 4, 0);
+	for (unsigned i = 0; i < 10000 && atomic_load(&wk_runs) < 2; i++)
+		E->run(MS);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 2);
+	/* Left to the host, which frees it with the device. */
+}
+END_TEST
+
+START_TEST(doorbell_new_checks)
+{
+	struct avmm_doorbell_desc d;
+	struct avmm_doorbell *db;
+	struct avmm_worker *wb;
+	unsigned bugs = 0;
+	int n;
+
+	ck_assert_int_eq(H->mmio_register(a, "base", A_BASE, 0x1000, &rec_ops, &rec), 0);
+	ck_assert_int_eq(H->mmio_register(b, NULL, A_BASE + 0x1000, 0x1000, &rec_ops, &rec), 0);
+	/* Outside any of a's regions: unmapped, b's, straddling a's end. */
+	d = db_desc(A_BASE + 0x2000, 4);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE + 0x1000, 4);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE + 0xffc, 8);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	/* Sizes: not a power of two, not one the region takes, misaligned. */
+	d = db_desc(A_BASE, 3);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE, 2);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE + 2, 4);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	/* Exactly one target; unknown flags; a struct shorter than 1.1's. */
+	d = db_desc(A_BASE, 4);
+	d.fn = NULL;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	ck_assert_int_eq(H->worker_new(b, wk_count, NULL, &wb), 0);
+	d.worker = wb; /* another device's worker */
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE, 4);
+	d.worker = wb;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE, 4);
+	d.flags = 0x80;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	d = db_desc(A_BASE, 4);
+	d.struct_size = 8;
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -EINVAL);
+	bugs++;
+	ck_assert_uint_eq(E->plugin_bugs(a), bugs);
+	H->worker_free(wb);
+
+	/* Eight per device. */
+	for (n = 0; n < 9; n++) {
+		d = db_desc(A_BASE + 8 * (uint64_t)n, 4);
+		if (H->doorbell_new(a, &d, &db))
+			break;
+	}
+	ck_assert_int_eq(n, 8);
+	ck_assert_int_eq(H->doorbell_new(a, &d, &db), -ENOSPC);
+	ck_assert_uint_eq(E->plugin_bugs(a), 0);
+}
+END_TEST
+
 /* ---- serialisation ---- */
 
 /*
@@ -729,11 +1207,21 @@ int contract_run(const struct contract_env *env)
 	tcase_add_test(tc, mmio_register_checks);
 	tcase_add_test(tc, guest_memory_is_bounds_checked);
 	tcase_add_test(tc, config_lookups);
+	tcase_add_test(tc, cfg_path_resolves_against_the_config_dir);
 	tcase_add_test(tc, timer_fires_moves_and_cancels);
 	tcase_add_test(tc, freed_timer_never_fires);
 	tcase_add_test(tc, timer_free_releases_the_slot);
 	tcase_add_test(tc, timer_may_free_itself);
 	tcase_add_test(tc, io_watch_only_the_owner_unwatches);
+	tcase_add_test(tc, worker_runs_off_the_device_lock);
+	tcase_add_test(tc, worker_kicks_coalesce);
+	tcase_add_test(tc, worker_kick_from_its_fn_runs_it_again);
+	tcase_add_test(tc, worker_free_joins_and_nothing_runs_after);
+	tcase_add_test(tc, worker_limits_and_misuse);
+	tcase_add_test(tc, doorbell_write_fires_instead_of_the_handler);
+	tcase_add_test(tc, doorbell_datamatch);
+	tcase_add_test(tc, doorbell_kicks_a_worker);
+	tcase_add_test(tc, doorbell_new_checks);
 	tcase_add_test(tc, calls_into_one_device_are_serialised);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

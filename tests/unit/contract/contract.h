@@ -24,6 +24,8 @@
 #define CONTRACT_RAM_BASE 0x40000000ull
 #define CONTRACT_RAM_SIZE 0x100000ull
 #define CONTRACT_CHIP_LINES 32
+/* Where the machine's config file is, for cfg_path: a directory with files. */
+#define CONTRACT_CFG_DIR "/dev"
 
 enum { CDEV_CHIP, CDEV_A, CDEV_B, CDEV_COUNT };
 

@@ -16,12 +16,18 @@
 void corevm_init(struct corevm *cv, const char *ini, unsigned ncpus, uint64_t ram_base,
 		 uint64_t ram_size)
 {
+	corevm_init_at(cv, "corevm.ini", ini, ncpus, ram_base, ram_size);
+}
+
+void corevm_init_at(struct corevm *cv, const char *path, const char *ini, unsigned ncpus,
+		    uint64_t ram_base, uint64_t ram_size)
+{
 	struct vm *vm = &cv->vm;
 	uint64_t mpidr[VM_MAX_CPUS];
 
 	memset(cv, 0, sizeof(*cv));
 	ck_assert_uint_le(ncpus, VM_MAX_CPUS);
-	ck_assert_int_eq(config_load_string(&cv->cfg, "corevm.ini", ini), 0);
+	ck_assert_int_eq(config_load_string(&cv->cfg, path, ini), 0);
 	vm->cfg = &cv->cfg;
 	vm->ncpus = ncpus;
 	vm->vcpus = cv->vcpus;

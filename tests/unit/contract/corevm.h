@@ -44,6 +44,9 @@ struct corevm {
 
 void corevm_init(struct corevm *cv, const char *ini, unsigned ncpus, uint64_t ram_base,
 		 uint64_t ram_size);
+/* The same, as if the config text had been read from `path` (for cfg_path). */
+void corevm_init_at(struct corevm *cv, const char *path, const char *ini, unsigned ncpus,
+		    uint64_t ram_base, uint64_t ram_size);
 /* device_create() for [device name]; asserts success. */
 struct avmm_dev *corevm_device(struct corevm *cv, const char *name, struct plugin *plugin);
 void corevm_start(struct corevm *cv);

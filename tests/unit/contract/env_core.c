@@ -59,7 +59,8 @@ static void setup(void)
 						      k->value);
 	}
 	ck_assert_uint_lt(n, sizeof(ini));
-	corevm_init(&cv, ini, CONTRACT_NCPUS, CONTRACT_RAM_BASE, CONTRACT_RAM_SIZE);
+	corevm_init_at(&cv, CONTRACT_CFG_DIR "/contract.ini", ini, CONTRACT_NCPUS,
+		       CONTRACT_RAM_BASE, CONTRACT_RAM_SIZE);
 	for (unsigned d = 0; d < CDEV_COUNT; d++)
 		devs[d] = corevm_device(&cv, contract_dev_names[d],
 					d == CDEV_CHIP ? &chip_plugin : &dev_plugin);

@@ -15,6 +15,7 @@ static void setup(void)
 	for (unsigned d = 0; d < CDEV_COUNT; d++) {
 		fake_init(&devs[d], contract_dev_names[d], CONTRACT_NCPUS);
 		fake_ram(&devs[d], CONTRACT_RAM_BASE, CONTRACT_RAM_SIZE);
+		devs[d].cfg_dir = CONTRACT_CFG_DIR;
 	}
 	for (const struct contract_key *k = contract_keys; k->key; k++)
 		fake_set(&devs[k->dev], k->key, k->value);

@@ -440,8 +440,8 @@ START_TEST(plugin_newer_minor)
 	snprintf(ini, sizeof(ini), "%s\n[device t]\nplugin = %s/tp_newminor%s\n", base_ini,
 		 TP_DIR, strstr(AVMM_BIN, ".exe") ? "" : ".so");
 	snprintf(want, sizeof(want),
-		 ":25: [device t] plugin: %s/tp_newminor.so: built for plugin ABI 1.1, this avmm "
-		 "provides 1.0; rebuild the plugin against this avmm's headers",
+		 ":25: [device t] plugin: %s/tp_newminor.so: built for plugin ABI 1.2, this avmm "
+		 "provides 1.1; rebuild the plugin against this avmm's headers",
 		 TP_DIR);
 	EXACT(ini, want);
 }
@@ -452,7 +452,7 @@ START_TEST(plugin_major_mismatch)
 	char ini[8192];
 
 	snprintf(ini, sizeof(ini), "%s\n[device t]\nplugin = %s/tp_major.so\n", base_ini, TP_DIR);
-	CONTAINS(ini, "tp_major.so: built for plugin ABI 2.0, this avmm provides 1.0");
+	CONTAINS(ini, "tp_major.so: built for plugin ABI 2.1, this avmm provides 1.1");
 }
 END_TEST
 
@@ -575,9 +575,9 @@ START_TEST(list_plugins)
 	struct run *r = run_avmm(args);
 
 	EXPECT_STATUS(r, 0);
-	ck_assert_msg(strstr(r->out, "pl011        ABI 1.0"), "%s", r->out);
-	ck_assert_msg(strstr(r->out, "gicv2        ABI 1.0  irqchip"), "%s", r->out);
-	ck_assert_msg(strstr(r->out, "virt-timer   ABI 1.0"), "%s", r->out);
+	ck_assert_msg(strstr(r->out, "pl011        ABI 1.1"), "%s", r->out);
+	ck_assert_msg(strstr(r->out, "gicv2        ABI 1.1  irqchip"), "%s", r->out);
+	ck_assert_msg(strstr(r->out, "virt-timer   ABI 1.1"), "%s", r->out);
 }
 END_TEST
 
@@ -595,7 +595,7 @@ START_TEST(list_plugins_with_config_path)
 	args[2] = path;
 	r = run_avmm(args); /* the cwd is the build tree, not dir() */
 	EXPECT_STATUS(r, 0);
-	ck_assert_msg(strstr(r->out, "tp_good      ABI 1.0"), "%s", r->out);
+	ck_assert_msg(strstr(r->out, "tp_good      ABI 1.1"), "%s", r->out);
 	free(path);
 }
 END_TEST
@@ -614,7 +614,7 @@ START_TEST(usage_errors)
 	ck_assert_str_eq(r->err, "avmm: --timeout soon: give whole seconds, e.g. 30\n");
 	r = run_avmm(version);
 	EXPECT_STATUS(r, 0);
-	ck_assert_msg(!strncmp(r->out, "avmm 0.1.0 (plugin ABI 1.0)", 27), "%s", r->out);
+	ck_assert_msg(!strncmp(r->out, "avmm 0.1.0 (plugin ABI 1.1)", 27), "%s", r->out);
 }
 END_TEST
 
@@ -766,7 +766,7 @@ START_TEST(plugin_path_relative_to_file)
 	ck_assert(symlink(target, link) == 0 || errno == EEXIST);
 	snprintf(ini, sizeof(ini), "%s\n[device t]\nplugin = sub/tp_newminor%s\n", base_ini, so);
 	snprintf(want, sizeof(want),
-		 ":25: [device t] plugin: %s: built for plugin ABI 1.1, this avmm provides 1.0; "
+		 ":25: [device t] plugin: %s: built for plugin ABI 1.2, this avmm provides 1.1; "
 		 "rebuild the plugin against this avmm's headers",
 		 link);
 	EXACT(ini, want);

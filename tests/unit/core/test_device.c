@@ -6,13 +6,17 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "accel.h"
 #include "config.h"
 #include "cputimer.h"
 #include "device.h"
+#include "iothread.h"
 #include "irqroute.h"
 #include "log.h"
 #include "power.h"
@@ -70,12 +74,22 @@ static const struct avmm_mmio_ops rec_ops = {
 
 /* ---- a fake interrupt controller ---- */
 
+static struct avmm_dev chip, a, b;
+
 static unsigned set_line_calls, last_line;
 static bool last_level;
+/* Inside set_line: whether the chip's lock and device a's lock were held. */
+static int chip_lock_state, a_lock_state;
 
 static void chip_set_line(void *o, unsigned line, bool level)
 {
 	(void)o;
+	chip_lock_state = pthread_mutex_trylock(&chip.lock);
+	if (!chip_lock_state)
+		pthread_mutex_unlock(&chip.lock);
+	a_lock_state = pthread_mutex_trylock(&a.lock);
+	if (!a_lock_state)
+		pthread_mutex_unlock(&a.lock);
 	set_line_calls++;
 	last_line = line;
 	last_level = level;
@@ -108,7 +122,6 @@ static struct plugin chip_plugin = {.desc = &chip_desc}, dev_plugin = {.desc = &
 
 static struct config cfg;
 static struct vm vm;
-static struct avmm_dev chip, a, b;
 static struct vcpu vcpus[2];
 static struct rec rec;
 
@@ -447,6 +460,278 @@ START_TEST(guest_error_logs_are_rate_limited)
 }
 END_TEST
 
+
+/* ---- device workers ---- */
+
+static atomic_uint wk_runs;
+static atomic_bool wk_done;
+
+static void wk_irq(void *o)
+{
+	(void)o;
+	H->irq_set(&a, 3, true);
+	atomic_fetch_add(&wk_runs, 1);
+	atomic_store(&wk_done, true);
+}
+
+static bool wait_runs(unsigned n)
+{
+	for (int i = 0; i < 2000 && atomic_load(&wk_runs) < n; i++)
+		usleep(1000);
+	return atomic_load(&wk_runs) >= n;
+}
+
+/*
+ * irq_set from a worker needs no device lock: with a's lock held elsewhere
+ * (a vCPU inside a's MMIO handler) the worker's interrupt still goes
+ * through, serialised on the irqchip's lock instead.
+ */
+START_TEST(worker_irq_set_takes_the_irqchip_lock_only)
+{
+	struct avmm_worker *w;
+	unsigned line;
+
+	ck_assert_int_eq(iothread_create(&vm.io), 0);
+	ck_assert_int_eq(irqroute_register_chip(vm.irq, &chip, &chip_ops, NULL, &chip.lock, 1), 0);
+	ck_assert_int_eq(H->irq_claim(&a, "irq", &line), 0);
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->worker_new(&a, wk_irq, NULL, &w), 0);
+	pthread_mutex_lock(&a.lock);
+	H->worker_kick(w);
+	ck_assert(wait_runs(1));
+	pthread_mutex_unlock(&a.lock);
+	ck_assert_uint_eq(set_line_calls, 1);
+	ck_assert(last_level);
+	ck_assert_int_eq(chip_lock_state, EBUSY); /* held, by the worker */
+	ck_assert_int_eq(a_lock_state, EBUSY);    /* held, but by this thread */
+	H->worker_free(w);
+	iothread_destroy(vm.io);
+}
+END_TEST
+
+/* vm.c stops the I/O context before vCPU state and devices go: workers too. */
+START_TEST(workers_stop_with_the_io_thread)
+{
+	struct avmm_worker *w, *late;
+	unsigned line;
+
+	ck_assert_int_eq(iothread_create(&vm.io), 0);
+	ck_assert_int_eq(iothread_start(vm.io), 0);
+	ck_assert_int_eq(irqroute_register_chip(vm.irq, &chip, &chip_ops, NULL, &chip.lock, 1), 0);
+	ck_assert_int_eq(H->irq_claim(&a, "irq", &line), 0);
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->worker_new(&a, wk_irq, NULL, &w), 0);
+	H->worker_kick(w);
+	ck_assert(wait_runs(1));
+	iothread_stop(vm.io);
+	H->worker_kick(w);
+	usleep(50000);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 1);
+	/* One created during teardown never runs either. */
+	ck_assert_int_eq(H->worker_new(&a, wk_irq, NULL, &late), 0);
+	H->worker_kick(late);
+	usleep(20000);
+	ck_assert_uint_eq(atomic_load(&wk_runs), 1);
+	H->worker_free(late);
+	/* The device frees what the plugin left (a real device_destroy does). */
+	ck_assert_uint_eq(a.nworkers, 1);
+	H->worker_free(w);
+	ck_assert_uint_eq(a.nworkers, 0);
+	iothread_destroy(vm.io);
+}
+END_TEST
+
+/* Nothing but the serialised calls may change a device's workers. */
+static struct avmm_worker *wk_self;
+static int wk_new_rc;
+
+static void wk_misuse(void *o)
+{
+	struct avmm_worker *w2 = NULL;
+
+	(void)o;
+	wk_new_rc = H->worker_new(&a, wk_irq, NULL, &w2);
+	H->worker_free(wk_self);
+	atomic_fetch_add(&wk_runs, 1);
+}
+
+START_TEST(worker_may_not_create_or_free_workers)
+{
+	ck_assert_int_eq(iothread_create(&vm.io), 0);
+	atomic_store(&wk_runs, 0);
+	ck_assert_int_eq(H->worker_new(&a, wk_misuse, NULL, &wk_self), 0);
+	H->worker_kick(wk_self);
+	ck_assert(wait_runs(1));
+	ck_assert_int_eq(wk_new_rc, -EPERM);
+	ck_assert_uint_eq(a.nworkers, 1);
+	H->worker_free(wk_self);
+	ck_assert_uint_eq(a.nworkers, 0);
+	iothread_destroy(vm.io);
+}
+END_TEST
+
+/* ---- doorbells and the accelerator ---- */
+
+static struct {
+	unsigned adds, dels;
+	uint64_t gpa, data;
+	unsigned len;
+	bool datamatch;
+	int fd, rc;
+} kio;
+
+static int kio_add(struct vm *v, uint64_t gpa, unsigned len, bool dm, uint64_t data, int fd)
+{
+	(void)v;
+	kio.adds++;
+	kio.gpa = gpa;
+	kio.len = len;
+	kio.datamatch = dm;
+	kio.data = data;
+	kio.fd = fd;
+	return kio.rc;
+}
+
+static int kio_del(struct vm *v, uint64_t gpa, unsigned len, bool dm, uint64_t data, int fd)
+{
+	(void)v;
+	/* Exactly what was added. */
+	ck_assert_uint_eq(gpa, kio.gpa);
+	ck_assert_uint_eq(len, kio.len);
+	ck_assert(dm == kio.datamatch);
+	ck_assert_uint_eq(data, kio.data);
+	ck_assert_int_eq(fd, kio.fd);
+	kio.dels++;
+	return 0;
+}
+
+static const struct accel_ops kio_accel = {
+	.name = "kio", .ioeventfd_add = kio_add, .ioeventfd_del = kio_del,
+};
+
+static atomic_uint db_fired;
+
+static void db_fn(void *o)
+{
+	(void)o;
+	atomic_fetch_add(&db_fired, 1);
+}
+
+/* A QueueNotify-like doorbell: 4 bytes at base + 0x50, value 1 only. */
+static int db_create(struct avmm_dev *dev, const struct avmm_host *host, void **instance,
+		     char *err, size_t errlen)
+{
+	const struct avmm_doorbell_desc d = {
+		.struct_size = sizeof(d), .len = 4, .gpa = 0x9000050,
+		.flags = AVMM_DOORBELL_DATAMATCH, .data = 1, .fn = db_fn,
+	};
+	struct avmm_doorbell *db;
+	const char *v;
+	int rc;
+
+	(void)err, (void)errlen;
+	for (size_t i = 0; i < dev->sec->nkeys; i++)
+		host->cfg_str(dev, dev->sec->keys[i].name, &v);
+	*instance = dev;
+	rc = host->mmio_register(dev, "base", 0x9000000, 0x1000, &rec_ops, &rec);
+	return rc ? rc : host->doorbell_new(dev, &d, &db);
+}
+
+static void db_destroy(void *instance)
+{
+	(void)instance;
+}
+
+static const struct avmm_plugin_desc db_desc = {
+	.struct_size = sizeof(db_desc), .abi_major = AVMM_ABI_MAJOR, .abi_minor = AVMM_ABI_MINOR,
+	.name = "db", .create = db_create, .destroy = db_destroy,
+};
+static struct plugin db_plugin = {.desc = &db_desc};
+
+static bool wait_fired(unsigned n)
+{
+	for (int i = 0; i < 2000 && atomic_load(&db_fired) < n; i++)
+		usleep(1000);
+	return atomic_load(&db_fired) >= n;
+}
+
+/*
+ * Where the accelerator completes doorbell writes in the kernel (KVM's
+ * ioeventfd) it gets the doorbell, and whatever signals the fd fires it.
+ */
+START_TEST(doorbell_goes_to_the_accelerator_when_it_can)
+{
+	struct avmm_dev *dev = NULL;
+	const uint64_t one = 1;
+	uint64_t v = 1;
+
+	memset(&kio, 0, sizeof(kio));
+	atomic_store(&db_fired, 0);
+	ck_assert_int_eq(iothread_create(&vm.io), 0);
+	ck_assert_int_eq(iothread_start(vm.io), 0);
+	vm.accel = &kio_accel;
+	ck_assert_int_eq(device_create(&vm, config_section(&cfg, "a"), &db_plugin, &dev), 0);
+	ck_assert_uint_eq(kio.adds, 0); /* not before the accelerator VM exists */
+	device_start(dev);
+	ck_assert_uint_eq(kio.adds, 1);
+	ck_assert_uint_eq(kio.gpa, 0x9000050);
+	ck_assert_uint_eq(kio.len, 4);
+	ck_assert(kio.datamatch);
+	ck_assert_uint_eq(kio.data, 1);
+	ck_assert_int_ge(kio.fd, 0);
+	/* The kernel rings it: no MMIO exit, no handler. */
+	ck_assert_int_eq(write(kio.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	ck_assert(wait_fired(1));
+	/* An access the kernel hands to userspace anyway (ISV=0) rings it too. */
+	ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000050, 4, true, &v), 0);
+	ck_assert(wait_fired(2));
+	ck_assert_uint_eq(rec.calls, 0);
+	device_destroy(dev);
+	ck_assert_uint_eq(kio.dels, 1);
+	iothread_destroy(vm.io);
+}
+END_TEST
+
+/* -ENOSYS (no KVM_IOEVENTFD, or HVF) or a failure: the MMIO path rings it. */
+START_TEST(doorbell_without_ioeventfd_uses_the_mmio_path)
+{
+	static const int rcs[] = {-ENOSYS, -EINVAL};
+
+	for (unsigned t = 0; t < 2; t++) {
+		struct avmm_dev *dev = NULL;
+		uint64_t v = 1;
+
+		memset(&kio, 0, sizeof(kio));
+		memset(&rec, 0, sizeof(rec));
+		rec.lock = &a.lock;
+		memmap_free(&vm.map);
+		memmap_init(&vm.map);
+		atomic_store(&db_fired, 0);
+		kio.rc = rcs[t];
+		ck_assert_int_eq(iothread_create(&vm.io), 0);
+		ck_assert_int_eq(iothread_start(vm.io), 0);
+		vm.accel = &kio_accel;
+		ck_assert_int_eq(device_create(&vm, config_section(&cfg, "a"), &db_plugin, &dev), 0);
+		device_start(dev);
+		ck_assert_uint_eq(kio.adds, 1);
+		ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000050, 4, true, &v), 0);
+		ck_assert(wait_fired(1));
+		ck_assert_uint_eq(rec.calls, 0);
+		/* Datamatch: another value is an ordinary register write. */
+		v = 2;
+		ck_assert_int_eq(mmio_dispatch(&vm, NULL, 0x9000050, 4, true, &v), 0);
+		ck_assert_uint_eq(rec.calls, 1);
+		ck_assert_uint_eq(rec.val, 2);
+		usleep(20000);
+		ck_assert_uint_eq(atomic_load(&db_fired), 1);
+		device_destroy(dev);
+		ck_assert_uint_eq(kio.dels, 0); /* never added */
+		iothread_destroy(vm.io);
+		vm.io = NULL;
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("device");
@@ -464,6 +749,11 @@ int main(void)
 	tcase_add_test(tc, psci_power_state);
 	tcase_add_test(tc, ratelimit);
 	tcase_add_test(tc, guest_error_logs_are_rate_limited);
+	tcase_add_test(tc, worker_irq_set_takes_the_irqchip_lock_only);
+	tcase_add_test(tc, workers_stop_with_the_io_thread);
+	tcase_add_test(tc, worker_may_not_create_or_free_workers);
+	tcase_add_test(tc, doorbell_goes_to_the_accelerator_when_it_can);
+	tcase_add_test(tc, doorbell_without_ioeventfd_uses_the_mmio_path);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "memmap.h"
 #include "testutil.h"
@@ -170,6 +172,38 @@ START_TEST(ram_accessor_bounds)
 }
 END_TEST
 
+/*
+ * A later vhost-user backend maps guest RAM from ram_fd(): that mapping must
+ * be the same pages, both ways, and 16K-aligned like RAM itself.
+ */
+START_TEST(ram_fd_maps_the_same_bytes)
+{
+	struct guest_ram ram;
+	uint8_t v = 0x5a;
+	uint8_t *alias;
+
+	ck_assert_int_eq(ram_alloc(&ram, 0x40000000, 0x10000), 0);
+	ck_assert_uint_eq((uintptr_t)ram.host % RAM_ALIGN, 0);
+#ifdef __linux__
+	ck_assert_int_ge(ram_fd(&ram), 0);
+	ck_assert_int_ne(fcntl(ram_fd(&ram), F_GETFD) & FD_CLOEXEC, 0);
+	alias = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, ram_fd(&ram), 0);
+	ck_assert_ptr_ne(alias, MAP_FAILED);
+	ck_assert_int_eq(ram_write(&ram, 0x4000abcd, &v, 1), 0);
+	ck_assert_uint_eq(alias[0xabcd], 0x5a);
+	alias[0x10] = 0xa5;
+	ck_assert_int_eq(ram_read(&ram, 0x40000010, &v, 1), 0);
+	ck_assert_uint_eq(v, 0xa5);
+	munmap(alias, 0x10000);
+#else
+	(void)v, (void)alias;
+	ck_assert_int_eq(ram_fd(&ram), -1);
+#endif
+	ram_free(&ram);
+	ck_assert_int_eq(ram_fd(&ram), -1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("memmap");
@@ -180,6 +214,7 @@ int main(void)
 	tcase_add_test(tc, zero_and_wrapping_rejected);
 	tcase_add_test(tc, random_against_reference);
 	tcase_add_test(tc, ram_accessor_bounds);
+	tcase_add_test(tc, ram_fd_maps_the_same_bytes);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -82,12 +82,25 @@ check "every inode is root's" test -z "$nonroot"
 check "the same inputs give the same image" cmp -s "$img" "$work/again.img"
 rm -f "$work/again.img"
 # No root needed: as nobody, the same image as root's (owners, times, counters).
-if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$work/nobody" "$@"
+}
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && ! as_nobody true 2>/dev/null; then
+	# Seen in a chroot whose / is mode 0700: nobody cannot even load libc.
+	echo "note: the as-nobody build is not compared: user nobody cannot run programs here"
+elif [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	mkdir -p "$work/nobody"
 	chmod 777 "$work/nobody"
+	# Its own copy of the tools: the checkout may sit in a directory nobody cannot enter.
+	# Its own copy of the tools and busybox: the checkout may sit in a directory
+	# nobody cannot enter.
+	cp -a "$repo/tools" "$work/nobody/tools"
+	mkdir -p "$work/nobody/guest"
+	cp "$guest/busybox" "$work/nobody/guest/"
+	chmod -R a+rX "$work/nobody/tools" "$work/nobody/guest"
 	"$repo/tools/mkrootfs.sh" "$work/root.img" --size 24 2>/dev/null
-	if setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$work/nobody" \
-		"$repo/tools/mkrootfs.sh" "$work/nobody/nobody.img" --size 24 >"$work/nobody.log" 2>&1; then
+	if as_nobody AVMM_GUEST_DIR="$work/nobody/guest" "$work/nobody/tools/mkrootfs.sh" \
+		"$work/nobody/nobody.img" --size 24 >"$work/nobody.log" 2>&1; then
 		check "built as nobody, the same image as built as root" cmp "$work/root.img" "$work/nobody/nobody.img"
 	else
 		fail "mkrootfs.sh as nobody: $(cat "$work/nobody.log")"

@@ -487,6 +487,19 @@ START_TEST(rule_queue_sel_out_of_range)
 }
 END_TEST
 
+START_TEST(rule_queue_ready_needs_features_ok)
+{
+	/* The ring features are not known before FEATURES_OK (3.1.1 step 7). */
+	wr(R_STATUS, S_ACK | S_DRIVER);
+	queue_layout(0, 8, DESC, AVAIL, USED);
+	unsigned ge = dev.guest_errors;
+	wr(R_QREADY, 1);
+	ck_assert_uint_eq(rd(R_QREADY), 0);
+	ck_assert(!vtrans_vq(t, 0)->ready);
+	ck_assert_uint_eq(dev.guest_errors, ge + 1);
+}
+END_TEST
+
 START_TEST(rule_layout_frozen_while_ready)
 {
 	negotiate(F_VERSION_1);
@@ -602,7 +615,7 @@ START_TEST(rule_status_bits_only_cleared_by_reset)
 	unsigned ge = dev.guest_errors;
 	wr(R_STATUS, S_ACK);
 	ck_assert_uint_eq(rd(R_STATUS), S_ACK | S_DRIVER);
-	wr(R_STATUS, S_DRIVER | S_FEATURES_OK); /* clears ACK while setting another */
+	wr(R_STATUS, S_DRIVER | 128); /* clears ACK while setting FAILED */
 	ck_assert_uint_eq(rd(R_STATUS), S_ACK | S_DRIVER);
 	ck_assert_uint_eq(dev.guest_errors, ge + 2);
 	ck_assert_uint_eq(vt.reset, 0);
@@ -629,15 +642,32 @@ START_TEST(rule_reset)
 	/* Features are cleared: FEATURES_OK without writing them again is refused. */
 	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
 	ck_assert_uint_eq(rd(R_STATUS), S_ACK | S_DRIVER);
-	/* QueueNum and the ring addresses are cleared too. */
+	/* QueueNum and the ring addresses are cleared too: each alone is not enough. */
+	negotiate(F_VERSION_1);
+	queue_layout(1, 16, DESC, AVAIL, USED);
+	wr(R_STATUS, 0);
 	negotiate(F_VERSION_1);
 	wr(R_QSEL, 1);
+	wr(R_QNUM, 16);
+	wr(R_QREADY, 1);
+	ck_assert_uint_eq(rd(R_QREADY), 0);
+	queue_layout(1, 16, DESC, AVAIL, USED);
+	negotiate(F_VERSION_1);
+	wr(R_QSEL, 1);
+	wr(R_QDESC_LO, (uint32_t)DESC);
+	wr(R_QDRV_LO, (uint32_t)AVAIL);
+	wr(R_QDEV_LO, (uint32_t)USED);
 	wr(R_QREADY, 1);
 	ck_assert_uint_eq(rd(R_QREADY), 0);
 	/* vtrans_reset (guest SYSTEM_RESET) is the same reset. */
+	bring_up();
+	resets = vt.reset;
 	vtrans_reset(t);
-	ck_assert_uint_eq(vt.reset, resets + 3); /* negotiate() reset once more */
+	ck_assert_uint_eq(vt.reset, resets + 1);
 	ck_assert_uint_eq(rd(R_STATUS), 0);
+	wr(R_QSEL, 0);
+	ck_assert_uint_eq(rd(R_QREADY), 0);
+	ck_assert(!vtrans_vq(t, 0)->ready);
 }
 END_TEST
 
@@ -928,6 +958,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, rule_control_32bit_only);
 	tcase_add_test(tc, rule_queue_num_checked);
 	tcase_add_test(tc, rule_queue_sel_out_of_range);
+	tcase_add_test(tc, rule_queue_ready_needs_features_ok);
 	tcase_add_test(tc, rule_layout_frozen_while_ready);
 	tcase_add_test(tc, rule_notify_needs_driver_ok);
 	tcase_add_test(tc, rule_notify_needs_queue_ready);

@@ -123,21 +123,26 @@ uint64_t vtrans_features(struct vtrans *t)
 
 void vtrans_reset(struct vtrans *t)
 {
-	/* The device type first: it stops its worker before the queues go. */
-	t->ops->reset(t->opaque);
+	/*
+	 * Not live first, so a worker run starting now leaves the queues
+	 * alone; then the device type waits out the one in flight; only then
+	 * do the queues go.
+	 */
 	pthread_mutex_lock(&t->lock);
+	for (unsigned i = 0; i < t->ops->nr_queues; i++)
+		t->q[i].ready = false;
+	t->status = 0;
+	t->int_status = 0;
+	irq_update(t);
+	pthread_mutex_unlock(&t->lock);
+	t->ops->reset(t->opaque);
 	for (unsigned i = 0; i < t->ops->nr_queues; i++) {
 		struct vtrans_queue *q = &t->q[i];
 
 		vq_reset(&q->vq);
 		q->num = 0;
 		q->desc = q->driver = q->device = 0;
-		q->ready = false;
 	}
-	t->status = 0;
-	t->int_status = 0;
-	irq_update(t);
-	pthread_mutex_unlock(&t->lock);
 	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
 	t->drv_features = 0;
 	t->drv_features_high = false;
@@ -218,9 +223,14 @@ static void queue_ready_write(struct vtrans *t, struct vtrans_queue *q, uint32_t
 	int rc;
 
 	if (!v) {
+		if (!q->ready)
+			return;
+		/* As for a device reset, one queue: not live, quiesce, reset. */
 		pthread_mutex_lock(&t->lock);
 		q->ready = false;
 		pthread_mutex_unlock(&t->lock);
+		if (t->ops->queue_stop)
+			t->ops->queue_stop(t->opaque, t->queue_sel);
 		vq_reset(&q->vq);
 		return;
 	}

@@ -129,10 +129,18 @@ struct vtype_ops {
 	 */
 	void (*notify)(void *opaque, unsigned q);
 	/*
-	 * Device reset (Status = 0, or vtrans_reset): called first, before the
-	 * transport resets the queues, so a worker can be quiesced.  Required.
+	 * Device reset (Status = 0, or vtrans_reset): called once the queues
+	 * are no longer live (vtrans_queue_live is false) but before the
+	 * transport resets them, so a worker run in flight can be waited out.
+	 * Required.
 	 */
 	void (*reset)(void *opaque);
+	/*
+	 * The driver wrote QueueReady = 0 on ready queue `q`: the same, for one
+	 * queue (not live any more, vq_reset after the call).  Optional; a
+	 * device type whose worker pops queues needs it.
+	 */
+	void (*queue_stop)(void *opaque, unsigned q);
 };
 
 struct vtrans_config {

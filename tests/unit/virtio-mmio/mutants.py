@@ -34,13 +34,16 @@ M=[
 ("driver_ok needs features_ok", "	if ((set & VIRTIO_STATUS_DRIVER_OK) &&\n	    !((old | set) & VIRTIO_STATUS_FEATURES_OK)) {", "	if (0) {"),
 ("drv features frozen", "		if (status_get(t) & VIRTIO_STATUS_FEATURES_OK) {\n			guest_error(t, \"DriverFeatures", "		if (0) {\n			guest_error(t, \"DriverFeatures"),
 ("reset vq_reset", "		vq_reset(&q->vq);\n		q->num = 0;", "		q->num = 0;"),
-("reset ready", "		q->ready = false;\n	}\n	t->status = 0;", "	}\n	t->status = 0;"),
+("reset ready", "		t->q[i].ready = false;\n", "		;\n"),
+("reset order", "	pthread_mutex_unlock(&t->lock);\n	t->ops->reset(t->opaque);\n	for", "	pthread_mutex_unlock(&t->lock);\n	for"),
+("queue_stop call", "			t->ops->queue_stop(t->opaque, t->queue_sel);", "			(void)0;"),
+("queue_stop only when ready", "		if (!q->ready)\n			return;\n		/* As", "		/* As"),
 ("reset num", "		q->num = 0;\n", ""),
 ("reset addrs", "		q->desc = q->driver = q->device = 0;\n", ""),
 ("reset isr", "	t->int_status = 0;\n	irq_update(t);", "	irq_update(t);"),
 ("reset features", "	t->drv_features = 0;\n	t->drv_features_high", "	t->drv_features_high"),
-("reset hook", "	t->ops->reset(t->opaque);\n	pthread_mutex_lock", "	pthread_mutex_lock"),
-("reset status", "	}\n	t->status = 0;", "	}\n"),
+("reset hook", "	t->ops->reset(t->opaque);\n", "\n"),
+("reset status", "	t->status = 0;\n", ""),
 ("needs_reset bit", "	t->status |= VIRTIO_STATUS_NEEDS_RESET;\n", ""),
 ("needs_reset irq", "	t->status |= VIRTIO_STATUS_NEEDS_RESET;\n	if (t->status & VIRTIO_STATUS_DRIVER_OK)\n		raise_locked(t, VMMIO_INT_CONFIG);", "	t->status |= VIRTIO_STATUS_NEEDS_RESET;"),
 ("needs_reset irq before driver_ok", "	t->status |= VIRTIO_STATUS_NEEDS_RESET;\n	if (t->status & VIRTIO_STATUS_DRIVER_OK)", "	t->status |= VIRTIO_STATUS_NEEDS_RESET;\n	if (1)"),
@@ -59,7 +62,7 @@ M=[
 ("base align", "	else if (!rc && (t->base % VMMIO_REGION_SIZE))", "	else if (0)"),
 ("fdt dma-coherent", "		rc = fdt_setprop_empty(fdt, node, \"dma-coherent\");", "		rc = 0;"),
 ("queue ready before features_ok", "	if (!(status_get(t) & VIRTIO_STATUS_FEATURES_OK)) {\n		guest_error(t, \"QueueReady", "	if (0) {\n		guest_error(t, \"QueueReady"),
-("queueready 0", "		q->ready = false;\n		pthread_mutex_unlock(&t->lock);\n		vq_reset(&q->vq);", "		pthread_mutex_unlock(&t->lock);"),
+("queueready 0", "		q->ready = false;\n		pthread_mutex_unlock(&t->lock);\n		if", "		pthread_mutex_unlock(&t->lock);\n		if"),
 ]
 only=sys.argv[1:] 
 for name,old,new in M:

@@ -54,7 +54,6 @@ enum {
 #define TEST_DEVICE_ID 42u
 
 static struct avmm_dev dev;
-static struct vtrans *t;
 
 static struct {
 	unsigned notify[2], driver_ok, reset, features_ok_calls;
@@ -62,7 +61,11 @@ static struct {
 	bool refuse;
 	uint8_t config[8];
 	unsigned worker_runs, worker_live[2];
+	unsigned stops[2];
+	bool live_in_reset, vq_ready_in_reset, live_in_stop, vq_ready_in_stop;
 } vt;
+
+static struct vtrans *t;
 
 static const uint16_t qmax[2] = {256, 16};
 static const struct vtype_feature_dep deps[] = {
@@ -110,6 +113,19 @@ static void tt_reset(void *o)
 {
 	(void)o;
 	vt.reset++;
+	if (t) {
+		vt.live_in_reset = vtrans_queue_live(t, 0);
+		vt.vq_ready_in_reset = vtrans_vq(t, 0)->ready;
+	}
+}
+
+static void tt_queue_stop(void *o, unsigned q)
+{
+	(void)o;
+	ck_assert_uint_lt(q, 2);
+	vt.stops[q]++;
+	vt.live_in_stop = vtrans_queue_live(t, q);
+	vt.vq_ready_in_stop = vtrans_vq(t, q)->ready;
 }
 
 static struct vtype_ops tt_ops = {
@@ -126,6 +142,7 @@ static struct vtype_ops tt_ops = {
 	.driver_ok = tt_driver_ok,
 	.notify = tt_notify,
 	.reset = tt_reset,
+	.queue_stop = tt_queue_stop,
 };
 
 static int create(const struct vtype_ops *ops, struct avmm_worker *worker)
@@ -671,6 +688,34 @@ START_TEST(rule_reset)
 }
 END_TEST
 
+START_TEST(rule_reset_quiesces_first)
+{
+	/* The device type sees the queues not live, but not yet reset. */
+	bring_up();
+	wr(R_STATUS, 0);
+	ck_assert(!vt.live_in_reset);
+	ck_assert(vt.vq_ready_in_reset);
+	ck_assert(!vtrans_vq(t, 0)->ready);
+}
+END_TEST
+
+START_TEST(rule_queue_stop)
+{
+	bring_up();
+	wr(R_QSEL, 1);
+	wr(R_QREADY, 0); /* not ready: nothing to stop */
+	ck_assert_uint_eq(vt.stops[1], 0);
+	wr(R_QSEL, 0);
+	wr(R_QREADY, 0);
+	ck_assert_uint_eq(vt.stops[0], 1);
+	ck_assert(!vt.live_in_stop);
+	ck_assert(vt.vq_ready_in_stop);
+	ck_assert(!vtrans_vq(t, 0)->ready);
+	wr(R_QREADY, 0);
+	ck_assert_uint_eq(vt.stops[0], 1);
+}
+END_TEST
+
 START_TEST(rule_needs_reset)
 {
 	/* Before DRIVER_OK: the bit, no interrupt. */
@@ -970,6 +1015,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, rule_features_ok_device_refuses);
 	tcase_add_test(tc, rule_status_bits_only_cleared_by_reset);
 	tcase_add_test(tc, rule_reset);
+	tcase_add_test(tc, rule_reset_quiesces_first);
+	tcase_add_test(tc, rule_queue_stop);
 	tcase_add_test(tc, rule_needs_reset);
 	tcase_add_test(tc, rule_used_interrupt);
 	tcase_add_test(tc, rule_used_interrupt_suppressed);

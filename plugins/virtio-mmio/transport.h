@@ -85,7 +85,10 @@
 #define VMMIO_INT_CONFIG 2u
 
 #define VIRTIO_F_VERSION_1 (1ull << 32)
-/* Bits 24..41 are the transport's (6): the ones it implements are below. */
+/*
+ * Bits 24..41 are reserved for the transport and ring (section 6; 41 is
+ * 1.3's ADMIN_VQ): a device type may offer only the ones implemented here.
+ */
 #define VIRTIO_F_TRANSPORT_MASK (((1ull << 42) - 1) & ~((1ull << 24) - 1))
 #define VTRANS_FEATURES (VQ_FEATURES | VIRTIO_F_VERSION_1)
 

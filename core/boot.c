@@ -271,10 +271,19 @@ static uint64_t ram_needed(const struct guest_ram *ram, uint64_t kernel_start,
 static int no_fit(const char *what, const char *path, const struct guest_ram *ram,
 		  uint64_t needed, char *err, size_t errlen)
 {
+	const char *unit = "MiB";
+	uint64_t have = mib_up(ram->size), need = mib_up(needed);
+
+	/* Where MiB cannot tell them apart (RAM under a MiB, say), KiB can: RAM is 16K-aligned. */
+	if (need <= have) {
+		unit = "KiB";
+		have = ram->size / 1024 + (ram->size % 1024 != 0);
+		need = needed / 1024 + (needed % 1024 != 0);
+	}
 	log_errbuf(err, errlen,
-		    "%s %s does not fit in %llu MiB of RAM: about %llu MiB are needed; raise memory in [machine]",
-		    what, path, (unsigned long long)mib_up(ram->size),
-		    (unsigned long long)mib_up(needed));
+		    "%s %s does not fit in %llu %s of RAM: about %llu %s are needed; raise memory in "
+		    "[machine]",
+		    what, path, (unsigned long long)have, unit, (unsigned long long)need, unit);
 	return -E2BIG;
 }
 

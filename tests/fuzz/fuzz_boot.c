@@ -103,6 +103,12 @@ static void check_message(const char *err, const struct guest_ram *ram, uint64_t
 			&y) == 2) {
 		FUZZ_CHECKF(x == (ram->size + MiB - 1) / MiB, "%s", err);
 		FUZZ_CHECKF(y > x, "%s", err);
+	} else if (m && sscanf(m, " does not fit in %llu KiB of RAM: about %llu KiB are needed", &x,
+			       &y) == 2) {
+		FUZZ_CHECKF(x == (ram->size + 1023) / 1024, "%s", err);
+		FUZZ_CHECKF(y > x, "%s", err);
+	} else {
+		FUZZ_CHECKF(!m, "unexpected form: %s", err);
 	}
 	m = strstr(err, "raw load address ");
 	if (m && sscanf(m, "raw load address 0x%llx is outside RAM [0x%llx, 0x%llx)", &addr, &lo,

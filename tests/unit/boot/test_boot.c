@@ -501,6 +501,32 @@ START_TEST(test_load_missing)
 }
 END_TEST
 
+/*
+ * RAM under a MiB (fuzz_boot): both sizes rounded up to 1 MiB, and the
+ * message said "does not fit in 1 MiB of RAM: about 1 MiB are needed".
+ */
+START_TEST(test_no_fit_small_ram_in_kib)
+{
+	const size_t len = 20000;
+	uint8_t *b = make_image(len, 0, 0, 0);
+	struct guest_ram ram;
+	struct boot_layout l;
+	struct boot_params p = { .format = BOOT_RAW };
+	char err[512] = "";
+
+	p.kernel = write_file("raw.bin", b, len);
+	p.raw_load = RAM_BASE;
+	p.raw_entry = RAM_BASE;
+	ck_assert_int_eq(ram_alloc(&ram, RAM_BASE, 0x4000), 0);
+	ck_assert_int_eq(boot_load(&ram, &p, &l, err, sizeof(err)), -E2BIG);
+	/* 20000 bytes are 19.5 KiB: about 20 KiB needed, 16 KiB there. */
+	ck_assert_msg(strstr(err, "does not fit in 16 KiB of RAM: about 20 KiB are needed"),
+		      "err: %s", err);
+	ram_free(&ram);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_load_raw)
 {
 	const size_t len = 100000;
@@ -667,6 +693,7 @@ static Suite *boot_suite(void)
 	tcase_add_test(load, test_load_not_an_image);
 	tcase_add_test(load, test_load_missing);
 	tcase_add_test(load, test_load_raw);
+	tcase_add_test(load, test_no_fit_small_ram_in_kib);
 	tcase_add_test(load, test_load_raw_outside_ram);
 	tcase_add_test(load, test_write_dtb);
 	tcase_add_test(load, test_load_huge_image_size);

@@ -8,8 +8,6 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/eventfd.h>
-#else
-#include <fcntl.h>
 #endif
 
 #include <libfdt.h>
@@ -240,14 +238,10 @@ static int doorbell_fds(struct avmm_doorbell *db)
 	db->rfd = db->wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return db->rfd < 0 ? -errno : 0;
 #else
-	int p[2];
+	int p[2], rc = iothread_pipe(p);
 
-	if (pipe(p))
-		return -errno;
-	for (int i = 0; i < 2; i++) {
-		fcntl(p[i], F_SETFD, FD_CLOEXEC);
-		fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
-	}
+	if (rc)
+		return rc;
 	db->rfd = p[0];
 	db->wfd = p[1];
 	return 0;

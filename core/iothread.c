@@ -125,6 +125,22 @@ static int set_fd_flags(int fd)
 	return 0;
 }
 
+int iothread_pipe(int fds[2])
+{
+	int ret;
+
+	if (pipe(fds) < 0)
+		return -errno;
+	ret = set_fd_flags(fds[0]);
+	if (!ret)
+		ret = set_fd_flags(fds[1]);
+	if (ret) {
+		close(fds[0]);
+		close(fds[1]);
+	}
+	return ret;
+}
+
 static bool on_loop_thread(const struct iothread *io)
 {
 	return io->running && pthread_equal(pthread_self(), io->thread);
@@ -192,18 +208,9 @@ int iothread_create(struct iothread **out)
 	io = calloc(1, sizeof(*io));
 	if (!io)
 		return -ENOMEM;
-	if (pipe(p) < 0) {
-		ret = -errno;
-		free(io);
-		return ret;
-	}
 	/* A self-pipe rather than eventfd: the same code on Linux and macOS. */
-	ret = set_fd_flags(p[0]);
-	if (!ret)
-		ret = set_fd_flags(p[1]);
+	ret = iothread_pipe(p);
 	if (ret) {
-		close(p[0]);
-		close(p[1]);
 		free(io);
 		return ret;
 	}

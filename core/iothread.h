@@ -62,6 +62,9 @@ const struct avmm_worker *iothread_current_worker(void);
 /* Make the loop re-evaluate its watches now (from any thread). */
 void iothread_kick(struct iothread *io);
 
+/* A pipe with both ends non-blocking and close-on-exec; 0 or -errno. */
+int iothread_pipe(int fds[2]);
+
 /* CLOCK_MONOTONIC in ns. */
 uint64_t clock_ns(void);
 

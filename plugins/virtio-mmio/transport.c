@@ -390,11 +390,9 @@ static int vtrans_read(void *opaque, unsigned cpu, uint64_t off, unsigned size, 
 		break;
 	case VMMIO_SHM_LEN_LO:
 	case VMMIO_SHM_LEN_HI:
-		v = ~0u; /* no shared memory region of any SHMSel (4.2.2.1) */
-		break;
 	case VMMIO_SHM_BASE_LO:
 	case VMMIO_SHM_BASE_HI:
-		v = ~0u;
+		v = ~0u; /* no shared memory region of any SHMSel (4.2.2.1) */
 		break;
 	case VMMIO_CONFIG_GEN:
 		pthread_mutex_lock(&t->lock);

@@ -23,10 +23,10 @@
  *    writable callback, and it already drops output on its own when there
  *    is no reader at all (null, no unix client).  Linux's hvc put_chars
  *    spins with interrupts off until the buffer comes back, so a reader
- *    that takes nothing for VCONS_TX_STALL_NS (terminal stopped with
- *    Ctrl-S, a wedged pipe) must not hold the guest forever: then the rest
- *    is dropped, and later output too whenever it does not fit, until the
- *    backend takes a whole write again.
+ *    that takes nothing at all for VCONS_TX_STALL_NS (terminal stopped
+ *    with Ctrl-S, a wedged pipe) must not hold the guest forever: then
+ *    output is dropped, at once, until the backend takes some again.  A
+ *    slow reader that keeps taking bytes gets everything.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,9 +65,9 @@ struct vcons {
 	uint64_t tx_off;
 	struct vq_chain tx;
 	struct vq_seg tx_seg[VCONS_QUEUE_SIZE];
-	bool tx_stalled;        /* the last write was short; since tx_stall_start */
+	bool tx_stalled;         /* the last write was short */
 	uint64_t tx_stall_start; /* clock_ns of the last progress while stalled */
-	bool tx_dropping;        /* stalled past the bound: drop what does not fit */
+	bool tx_dropping;        /* no progress for VCONS_TX_STALL_NS: drop, logged once */
 };
 
 /* ---- receiveq ----------------------------------------------------------- */
@@ -164,25 +164,23 @@ static enum vcons_tx_state vcons_tx_chain(struct vcons *s, struct vq *vq, size_t
 		s->tx_off += (uint64_t)w;
 		*budget -= *budget > (size_t)n ? (size_t)n : *budget;
 		if (w == n) {
-			s->tx_stalled = s->tx_dropping = false;
+			s->tx_stalled = false;
 			continue;
 		}
-		/* Short: the backend's queue is full. */
-		if (s->tx_dropping) {
-			s->tx_off += (uint64_t)(n - w);
-			continue;
-		}
+		/* Short: the backend's queue is full.  Progress restarts the clock. */
 		uint64_t now = s->host->clock_ns();
 		if (w > 0 || !s->tx_stalled) {
 			s->tx_stalled = true;
 			s->tx_stall_start = now;
+			s->tx_dropping = false;
 		} else if (now - s->tx_stall_start >= VCONS_TX_STALL_NS) {
+			if (!s->tx_dropping)
+				s->host->log(s->dev, AVMM_LOG_WARN,
+					     "virtio-console: output backend took nothing for "
+					     "%llu ms: dropping output until it takes some again",
+					     (unsigned long long)(VCONS_TX_STALL_NS / 1000000));
 			s->tx_dropping = true;
-			s->host->log(s->dev, AVMM_LOG_WARN,
-				     "virtio-console: output backend took nothing for %llu ms: "
-				     "dropping output while it is full",
-				     (unsigned long long)(VCONS_TX_STALL_NS / 1000000));
-			s->tx_off += (uint64_t)n;
+			s->tx_off += (uint64_t)n; /* w == 0 */
 			continue;
 		}
 		return TX_FULL;

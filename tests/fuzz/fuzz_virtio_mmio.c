@@ -4,7 +4,7 @@
  * through the fake host as a hostile driver would: any register access,
  * arbitrary bytes in guest RAM (rings, descriptors, requests), doorbell and
  * worker runs, console input, resets.  The first byte picks the device type
- * (rng; console and blk once they exist).  Operations, each an opcode byte:
+ * (rng, console; blk once it exists).  Operations, each an opcode byte:
  *   0 write(offset u16, size index u8, value u32)   1 read(offset, size index)
  *   2 poke RAM(offset u16, n u8, n bytes)            3 poll (doorbells, workers)
  *   4 console input(n u8, n bytes)                   5 device reset
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const struct {
 		const char *type;
 		uint32_t id;
-	} types[] = {{"rng", 4}};
+	} types[] = {{"rng", 4}, {"console", 3}};
 	struct fuzz_in in = {data, size};
 	void *inst = NULL;
 	char err[256] = "";
@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fake_set(&dev, "base", "0x0a000000");
 	fake_set(&dev, "irq", "16");
 	if (t == 1)
-		fake_set(&dev, "chardev", "null");
+		fake_set(&dev, "chardev", "stdio");
 	int rc = fuzz_plugin_virtio_mmio.create(&dev, &fakehost, &inst, err, sizeof(err));
 	FUZZ_CHECKF(rc == 0, "create: %d %s", rc, err);
 	FUZZ_CHECK(fake_unused_keys(&dev) == 0);

@@ -369,6 +369,16 @@ static uint16_t used_idx(void)
 	return __atomic_load_n((uint16_t *)ram_at(USED + 2), __ATOMIC_ACQUIRE);
 }
 
+static bool rng_irq_raised(void)
+{
+	bool raised;
+
+	pthread_mutex_lock(&chip.mu);
+	raised = chip.raised[RNG_IRQ] != 0;
+	pthread_mutex_unlock(&chip.mu);
+	return raised;
+}
+
 /*
  * The driver's side, as the guest would do it: reset, VERSION_1 only,
  * queue 0 of QN entries, DRIVER_OK; one 64-byte device-writable buffer made
@@ -439,9 +449,15 @@ START_TEST(virtio_rng_queue_notify)
 	ck_assert_uint_eq(hvf_fake_steps_done(0), 2);
 	ck_assert_uint_eq(hvf_fake_reg(0, HV_REG_PC), CODE + 4);
 
+	/*
+	 * The device raises the interrupt after it published used.idx: once the
+	 * chip saw it (under its lock, which orders this thread after the I/O
+	 * thread's ring writes for ThreadSanitizer too), the ring can be read.
+	 */
 	until = now_ns() + 2000000000ull;
-	while (used_idx() != 1 && now_ns() < until)
+	while (!rng_irq_raised() && now_ns() < until)
 		corevm_run(&cv, 1000000);
+	ck_assert(rng_irq_raised());
 	ck_assert_uint_eq(used_idx(), 1);
 	memcpy(elem, ram_at(USED + 4), sizeof(elem));
 	ck_assert_uint_eq(elem[0], 0);       /* id: descriptor 0 */

@@ -10,7 +10,9 @@
 #   /avmm/configs/                          the repo's configs/, unchanged
 #   /avmm/build/guests/*.bin, *.sym         bare-metal test guests (if built)
 #                                           and their symbol tables
-#   /avmm/build/guest/{Image,initramfs.cpio.gz}   the L2 Linux
+#   /avmm/build/guest/{Image,initramfs.cpio.gz}   the L2 Linux, and
+#     initramfs-modules.cpio.gz, rootfs.img       its virtio root disk
+#   /usr/bin/{debugfs,e2fsck,socat}         for the disk tests (Debian arm64)
 #   /lib/...                                every shared library they need
 # so `/avmm/bin/avmm -c /avmm/configs/x.ini` resolves the configs' relative
 # paths (../build/guest/Image) exactly as in the source tree.
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--add) adds+=("${2:?--add needs SRC:DEST}"); shift 2 ;;
 	--require-avmm) require_avmm=1; shift ;;
-	-h|--help) sed -n '3,26p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,28p' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -93,6 +95,24 @@ for d in ${AVMM_GUESTS_DIR:-} "$b/guests" "$b/tests/guests" "$AVMM_REPO/build/gu
 	fi
 done
 cp "$AVMM_GUEST_DIR/Image" "$AVMM_GUEST_DIR/initramfs.cpio.gz" "$root/avmm/build/guest/"
+# configs/linux-disk.ini's initramfs and root disk (tools/run-nested.sh makes them)
+for f in initramfs-modules.cpio.gz rootfs.img; do
+	[ ! -e "$AVMM_GUEST_DIR/$f" ] || cp --sparse=always "$AVMM_GUEST_DIR/$f" "$root/avmm/build/guest/"
+done
+
+# ---- programs the disk tests run in L1 on avmm's images ------------------
+# debugfs and e2fsck read an image back; socat talks to a unix-socket chardev.
+# Debian's arm64 builds with their libraries (tools/fetch-arm64-bin.sh).
+extra_libdirs=()
+if [ -z "${AVMM_L1_NO_TOOLS:-}" ]; then
+	for t in e2fsprogs:sbin/debugfs e2fsprogs:sbin/e2fsck socat:usr/bin/socat; do
+		p=$(basename "${t#*:}")
+		bin=$("$AVMM_REPO/tools/fetch-arm64-bin.sh" "${t%%:*}" "${t#*:}" "$AVMM_L1_DIR/tools/$p") ||
+			die "fetching the arm64 $p failed (AVMM_L1_NO_TOOLS=1 builds L1 without it)"
+		add_file "$bin" "/usr/bin/$p"
+		extra_libdirs+=("$AVMM_L1_DIR/tools/$p/usr/lib/aarch64-linux-gnu")
+	done
+fi
 for a in "${adds[@]}"; do
 	[ -e "${a%%:*}" ] || die "--add: ${a%%:*} does not exist"
 	add_file "${a%%:*}" "${a#*:}"
@@ -100,7 +120,7 @@ done
 
 # ---- shared libraries: NEEDED entries, recursively ----------------------
 libdirs=("$AVMM_SYSROOT/usr/lib/aarch64-linux-gnu" "$AVMM_SYSROOT/lib/aarch64-linux-gnu"
-	"/usr/aarch64-linux-gnu/lib")
+	"/usr/aarch64-linux-gnu/lib" ${extra_libdirs[@]+"${extra_libdirs[@]}"})
 find_lib() {
 	local d
 	for d in "${libdirs[@]}"; do

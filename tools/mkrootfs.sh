@@ -7,6 +7,11 @@
 # there is one and it is not the console (root, no password). No root needed:
 # mke2fs -d copies a tree the caller owns, and debugfs then gives every file
 # to root and adds /dev/console (which an unprivileged caller cannot mknod).
+# /etc/avmm-known is 1 MiB of fixed pseudo-random bytes (SHA-256 in counter
+# mode over "avmm-known"), a file of known content for the disk tests.
+# Batch mode: with avmm.run=<base64 script> on the kernel command line, init
+# runs that script instead of the shell, prints AVMM-L2-STATUS=<rc> and
+# powers off (the disk tests drive the guest this way).
 # Reproducible: fixed file times (SOURCE_DATE_EPOCH, E2FSPROGS_FAKE_TIME),
 # UUID and directory hash seed.
 # The Debian kernel has virtio as modules: boot it with the initramfs from
@@ -61,6 +66,20 @@ rm -f "$root/sbin/init"
 if [ -c /dev/hvc0 ] && ! grep -qw hvc0 /sys/class/tty/console/active 2>/dev/null; then
 	(while :; do setsid getty -L 0 hvc0 vt100; sleep 1; done) &
 fi
+# Batch mode (see the top of tools/mkrootfs.sh).
+for a in $(cat /proc/cmdline); do
+	case $a in
+	avmm.run=*)
+		echo "avmm-guest: rootfs init started (batch)"
+		# a tmpfs: the root may be mounted read-only
+		mount -t tmpfs tmpfs /run
+		echo "${a#avmm.run=}" | base64 -d >/run/avmm-run.sh
+		sh /run/avmm-run.sh </dev/console >/dev/console 2>&1
+		echo "AVMM-L2-STATUS=$?"
+		poweroff -f
+		;;
+	esac
+done
 INIT
 	guest_init_tail "avmm-guest: rootfs init started"
 } >"$root/sbin/init"
@@ -77,6 +96,13 @@ for a in "${adds[@]}"; do
 	mkdir -p "$root$(dirname "$dst")"
 	cp -a "$src" "$root$dst"
 done
+
+python3 - "$root/etc/avmm-known" <<'PY'
+import hashlib, sys
+with open(sys.argv[1], "wb") as f:
+    for i in range(32768):  # 32 bytes each: 1 MiB
+        f.write(hashlib.sha256(b"avmm-known%d" % i).digest())
+PY
 
 find "$root" -exec touch -h -d "@$epoch" {} +
 

@@ -18,7 +18,9 @@
 #
 # Usage: tools/run-nested.sh [options]
 #   --cmd CMD        command to run in L1 (default:
-#                    /avmm/bin/avmm -c /avmm/configs/linux-virt.ini)
+#                    /avmm/bin/avmm -c /avmm/configs/linux-virt.ini;
+#                    Linux from a virtio disk: --disk)
+#   --disk           the default command with configs/linux-disk.ini
 #   --shell          no command: an interactive L1 shell
 #   --timeout S      kill QEMU after S seconds (default: none on a terminal,
 #                    900 otherwise; 0 = none)
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--cmd) cmd=${2?--cmd needs a value}; shift 2 ;;
 	--shell) cmd=; shift ;;
+	--disk) cmd="/avmm/bin/avmm -c /avmm/configs/linux-disk.ini"; shift ;;
 	--timeout) timeout=${2:?--timeout needs a value}; shift 2 ;;
 	--no-build) build=0; shift ;;
 	--prepare-only) prepare_only=1; shift ;;
@@ -81,6 +84,10 @@ if [ ! -e "$AVMM_GUEST_DIR/Image" ] || [ ! -e "$AVMM_GUEST_DIR/busybox" ] ||
 	"$tools/fetch-guest.sh" "$AVMM_GUEST_DIR"
 fi
 "$tools/mkinitramfs.sh" "$AVMM_GUEST_DIR"
+# configs/linux-disk.ini's: the virtio-modules initramfs and the root disk
+"$tools/mkinitramfs.sh" "$AVMM_GUEST_DIR" --modules virtio
+up_to_date "$AVMM_GUEST_DIR/rootfs.img" "$AVMM_GUEST_DIR/busybox" "$tools/mkrootfs.sh" \
+	"$tools/lib.sh" || "$tools/mkrootfs.sh" "$AVMM_GUEST_DIR/rootfs.img"
 phase "guest images"
 
 # ---- native arm64 host: no QEMU ---------------------------------------------

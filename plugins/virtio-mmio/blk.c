@@ -734,7 +734,7 @@ static int read_keys(struct vblk *b, char *err, size_t errlen)
 	if (!b->readonly)
 		probe_fs(b, (uint64_t)st.st_size);
 
-	uint64_t align = st.st_blksize >= SECTOR ? (uint64_t)st.st_blksize / SECTOR : 1;
+	uint64_t align = st.st_blksize >= (blksize_t)SECTOR ? (uint64_t)st.st_blksize / SECTOR : 1;
 	put_le(b->cfg + CFG_CAPACITY, b->capacity, 8);
 	put_le(b->cfg + CFG_SIZE_MAX, VBLK_SIZE_MAX, 4);
 	put_le(b->cfg + CFG_SEG_MAX, VBLK_SEG_MAX, 4);

@@ -8,6 +8,7 @@
 # check wants); linux-shell is interactive on the console.  The Linux
 # scenarios and oot-scratch run avmm with -v: run_integration.py reads
 # info-level lines there (the ID-register note, the plugin's access count).
+# The disk-* scenarios are tests/integration/l1-disk.sh's.
 cd /avmm || exit 1
 uptime_cs() { # hundredths of a second since L1 boot
 	read -r up _ </proc/uptime
@@ -25,10 +26,16 @@ for s in "$@"; do
 	selfbrk) timeout 60 /avmm/bin/avmm --timeout 10 -c /avmm/configs/selfbrk.ini \
 		</dev/null 2>&1 ;;
 	devices) timeout 60 /avmm/bin/avmm -c /avmm/configs/devices.ini </dev/null 2>&1 ;;
+	virtio-hostile) timeout 60 /avmm/bin/avmm -c /avmm/configs/virtio-hostile.ini \
+		</dev/null 2>&1 ;;
 	oot-scratch) AVMM_PLUGIN_PATH=/avmm/oot-plugins timeout 60 /avmm/bin/avmm -v \
 		-c /avmm/configs/oot-scratch.ini </dev/null 2>&1 ;;
 	linux-shell) /avmm/bin/avmm -v -c /avmm/configs/linux-virt.ini 2>&1 ;;
 	linux-smp) /avmm/bin/avmm -v -s machine.cpus=2 -c /avmm/configs/linux-virt.ini 2>&1 ;;
+	linux-disk) cp /avmm/build/guest/rootfs.img /tmp/linux-disk.img &&
+		/avmm/bin/avmm -v -c /avmm/configs/linux-disk.ini -s vda.path=/tmp/linux-disk.img 2>&1
+		rc=$?; rm -f /tmp/linux-disk.img; (exit $rc) ;;
+	disk-*) timeout 400 sh /avmm/tests/disk.sh "$s" </dev/null 2>&1 ;;
 	l1-kernel-log) # L1's own kernel log after everything else ran
 		k=$(dmesg)
 		echo "lines: $(echo "$k" | wc -l)"

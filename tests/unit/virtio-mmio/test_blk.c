@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <avmm/avmm.h>
@@ -345,6 +346,9 @@ START_TEST(readonly_refuses_writes)
 	vdrv_mem_write(&drv, DATA, buf, sizeof(buf));
 	ck_assert_uint_eq(run_req(T_OUT, 2, DATA, 1024, false, &st), 1);
 	ck_assert_uint_eq(st, S_IOERR);
+	/* Refused as the guest's error, not tried on the read-only fd. */
+	ck_assert_uint_eq(dev.guest_errors, 1);
+	ck_assert_uint_eq(dev.errors, 0);
 	/* A discard segment: sector 0, 8 sectors, no flags. */
 	uint8_t seg[16] = {0};
 	seg[8] = 8;
@@ -471,6 +475,28 @@ START_TEST(multi_segment)
 	vdrv_mem_read(&drv, DATA + 0x14000, back + 1024, 512);
 	vdrv_mem_read(&drv, DATA + 0x18000, back + 1536, 512);
 	ck_assert_mem_eq(buf, back, sizeof(back));
+
+	/* Header and the first data sector in one buffer, the rest in a second. */
+	uint8_t one[16 + 512];
+	memcpy(one + 16, buf + 1024, 512);
+	uint32_t type = T_OUT;
+	uint64_t sector = 200;
+	memset(one, 0, 16);
+	memcpy(one, &type, 4);
+	memcpy(one + 8, &sector, 8);
+	vdrv_mem_write(&drv, DATA + 0x20000, one, sizeof(one));
+	vdrv_mem_write(&drv, DATA + 0x24000, buf, 1024);
+	put_status(2);
+	struct vdrv_buf o[3] = {{DATA + 0x20000, sizeof(one), false},
+				{DATA + 0x24000, 1024, false},
+				{STATUS + 0x20, 1, true}};
+	head = vdrv_add(&drv, 0, o, 3);
+	ck_assert_uint_eq(complete_one(head, &st, 2), 1);
+	ck_assert_uint_eq(st, S_OK);
+	file_read(200 * 512, back, 512);
+	ck_assert_mem_eq(back, buf + 1024, 512);
+	file_read(201 * 512, back, 1024);
+	ck_assert_mem_eq(back, buf, 1024);
 }
 END_TEST
 
@@ -727,12 +753,17 @@ START_TEST(discard_and_write_zeroes)
 	ck_assert(file_is_pattern(24 * 512, 9 * 512));
 	ck_assert(file_is_pattern(36 * 512, (SECTORS - 36) * 512ull));
 
-	put_range(DATA, 64, 16, 0);
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	blkcnt_t before = sb.st_blocks;
+	put_range(DATA, 256, 128, 0); /* 64 KiB, aligned */
 	run_req(T_DISCARD, 0, DATA, 16, false, &st);
 	ck_assert_uint_eq(st, S_OK);
-	/* A discarded range reads back as zeroes here (punched). */
-	ck_assert(file_is_zero(64 * 512, 16 * 512));
-	ck_assert(file_is_pattern(80 * 512, (SECTORS - 80) * 512ull));
+	/* A discarded range reads back as zeroes here and is deallocated (punched). */
+	ck_assert(file_is_zero(256 * 512, 128 * 512));
+	ck_assert(file_is_pattern(384 * 512, (SECTORS - 384) * 512ull));
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_lt(sb.st_blocks, before);
 
 	/* UNMAP on DISCARD, an unknown flag: not supported. */
 	put_range(DATA, 100, 1, 1);
@@ -842,6 +873,7 @@ START_TEST(many_in_flight)
 	up_with(NULL);
 	uint64_t f = vdrv_device_features(&drv);
 	vdrv_up(&drv, (f & 0xffffffull) | VDRV_F_VERSION_1, 1, 256); /* 3 descriptors each */
+	vdrv_poll(&drv); /* DRIVER_OK's kick is spent: only completions may restart the pops */
 	/* 48 reads of different sectors, more than there are request slots, one kick. */
 	enum { N = 48 };
 	uint16_t head[N];

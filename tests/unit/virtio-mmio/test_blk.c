@@ -1021,10 +1021,17 @@ START_TEST(reset_under_running_workers)
 		/* Ordered after every push by the device's lock, which the reset took. */
 		uint16_t after = used_idx();
 		ck_assert_uint_le(after, 16);
+		/* Once reset returned no request may write the guest's buffers. */
+		static uint8_t mark[16 * 0x1000];
+		memset(mark, 0x5a, sizeof(mark));
+		vdrv_mem_write(&drv, DATA, mark, sizeof(mark));
 		usleep(2000);
 		atomic_store(&stop_poller, true);
 		pthread_join(th, NULL);
 		ck_assert_uint_eq(used_idx(), after); /* nothing given back after the reset */
+		static uint8_t now[sizeof(mark)];
+		vdrv_mem_read(&drv, DATA, now, sizeof(now));
+		ck_assert_mem_eq(now, mark, sizeof(mark));
 	}
 	bring_up();
 	uint8_t st;

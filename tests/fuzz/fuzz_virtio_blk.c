@@ -2,7 +2,7 @@
 /*
  * The virtio-blk request path (plugins/virtio-mmio/blk.c, with the plugin's
  * transport and rings) against a hostile driver, over the fake host and a
- * 64 KiB raw image in /tmp: requests of every type with fuzzed sectors,
+ * 64 KiB raw image in /dev/shm (else /tmp): requests of every type with fuzzed sectors,
  * lengths, segment shapes and direction flags, raw descriptor and RAM
  * writes over them, kicks that run the queue and I/O workers, resets and
  * queue stops with requests popped but not run.
@@ -24,12 +24,13 @@
  *   3 kick and run the workers, then check the used ring
  *   4 device reset (Status = 0) and bring-up; 5 QueueReady = 0 and bring-up
  *
- * Invariants: every used id is below the queue size and used.idx never runs
- * more than the queue size ahead of what was seen; while no raw write (op
- * 1, 2) touched the rings, each completed request's used length is at most
- * its writable bytes, 0 exactly when it had no status byte, and its status
- * byte is OK, IOERR or UNSUPP; the image keeps its size, and a read-only
- * image keeps its contents.  The fake host traps plugin bugs; ASan catches
+ * Invariants, while no raw write (op 2) touched the used ring: every used
+ * id is below the queue size and used.idx never runs more than the queue
+ * size ahead of what was seen; while no raw write (op 1, 2) touched a
+ * descriptor or request, each completed request's used length is at most
+ * its writable bytes (0 when it has none) and its status byte, when last,
+ * is OK, IOERR or UNSUPP; the image keeps its size, and a read-only image
+ * keeps its contents.  The fake host traps plugin bugs; ASan catches
  * any host access that escaped the bounds-checked guest accessors.
  */
 #include <fcntl.h>
@@ -60,14 +61,18 @@ static uint8_t pattern[IMG_SIZE];
 struct qstate {
 	unsigned size;
 	uint64_t desc, avail, used;
-	uint16_t next_desc, avail_idx, used_seen;
+	uint16_t avail_idx, used_seen;
 	uint64_t features;
-	bool dirty; /* a raw write may have changed a ring or a request */
+	bool dirty;      /* a raw write may have changed a request or a descriptor */
+	bool dirty_used; /* a raw write may have changed the used ring */
 	/* By head: the request's writable byte count and status byte, if any. */
 	struct {
 		bool live;
 		uint64_t wlen, status;
+		unsigned n;
+		uint16_t desc[8]; /* its descriptors, freed when it is used */
 	} req[MAX_Q];
+	bool busy[MAX_Q]; /* descriptors of chains not yet used */
 };
 static struct qstate q;
 
@@ -113,8 +118,9 @@ static void bring_up(void)
 	q.desc = RING;
 	q.avail = RING + 16ull * q.size;
 	q.used = (q.avail + 6 + 2ull * q.size + 3) & ~3ull;
-	q.next_desc = q.avail_idx = q.used_seen = 0;
+	q.avail_idx = q.used_seen = 0;
 	memset(q.req, 0, sizeof(q.req));
+	memset(q.busy, 0, sizeof(q.busy));
 	wr(0x030, 0);
 	wr(0x038, q.size);
 	wr(0x080, (uint32_t)q.desc);
@@ -145,18 +151,27 @@ struct buf {
 
 static void add_chain(const struct buf *b, unsigned n, bool has_status, uint64_t status)
 {
-	if (n > q.size)
-		return; /* a chain no longer than the queue: drivers cannot do more */
-	uint16_t head = (uint16_t)(q.next_desc % q.size);
+	uint16_t idx[8];
+	unsigned k = 0;
+
+	/* Like a driver: only descriptors no chain in flight holds (else it waits). */
+	for (unsigned i = 0; i < q.size && k < n; i++)
+		if (!q.busy[i])
+			idx[k++] = (uint16_t)i;
+	if (k < n)
+		return;
+	uint16_t head = idx[0];
 	uint64_t wlen = 0;
 	for (unsigned i = 0; i < n; i++) {
-		uint16_t next = (uint16_t)((head + i + 1) % q.size);
-		put_desc(head + i, b[i].gpa, b[i].len,
-			 (uint16_t)((b[i].write ? 2 : 0) | (i + 1 < n ? 1 : 0)), next);
+		put_desc(idx[i], b[i].gpa, b[i].len,
+			 (uint16_t)((b[i].write ? 2 : 0) | (i + 1 < n ? 1 : 0)),
+			 i + 1 < n ? idx[i + 1] : 0);
+		q.busy[idx[i]] = true;
+		q.req[head].desc[i] = idx[i];
 		if (b[i].write)
 			wlen += b[i].len;
 	}
-	q.next_desc = (uint16_t)(q.next_desc + n);
+	q.req[head].n = n;
 	q.req[head].live = true;
 	q.req[head].wlen = wlen;
 	q.req[head].status = has_status ? status : 0;
@@ -223,6 +238,8 @@ static void request(struct fuzz_in *in, unsigned slot)
 static void check_used(void)
 {
 	uint16_t idx = __atomic_load_n((uint16_t *)(void *)ram(q.used + 2), __ATOMIC_ACQUIRE);
+	if (q.dirty_used)
+		return; /* the driver scribbled over what the device wrote */
 	FUZZ_CHECK((uint16_t)(idx - q.used_seen) <= q.size);
 	while (q.used_seen != idx) {
 		uint64_t e = q.used + 4 + 8ull * (q.used_seen % q.size);
@@ -239,6 +256,10 @@ static void check_used(void)
 			} else if (!q.req[id].wlen) {
 				FUZZ_CHECK(len == 0);
 			}
+		}
+		if (q.req[id].live) {
+			for (unsigned i = 0; i < q.req[id].n; i++)
+				q.busy[q.req[id].desc[i]] = false;
 			q.req[id].live = false;
 		}
 		q.used_seen++;
@@ -248,14 +269,16 @@ static void check_used(void)
 static void image_restore(void)
 {
 	if (!img[0]) {
-		snprintf(img, sizeof(img), "/tmp/avmm-fuzz-blk-XXXXXX");
+		/* tmpfs when there is one: FLUSH's fdatasync costs nothing there. */
+		snprintf(img, sizeof(img), "%s/avmm-fuzz-blk-XXXXXX",
+			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 		int fd = mkstemp(img);
 		FUZZ_CHECK(fd >= 0);
 		close(fd);
 		for (unsigned i = 0; i < IMG_SIZE; i++)
 			pattern[i] = (uint8_t)(i * 7 + i / 512);
 	}
-	int fd = open(img, O_RDWR | O_TRUNC);
+	int fd = open(img, O_RDWR);
 	FUZZ_CHECK(fd >= 0);
 	FUZZ_CHECK(pwrite(fd, pattern, IMG_SIZE, 0) == IMG_SIZE);
 	close(fd);
@@ -329,6 +352,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned i = 0; i < n && off + i < RAM_SIZE; i++)
 				dev.ram[off + i] = fuzz_u8(&in);
 			q.dirty = true;
+			q.dirty_used = true;
 			break;
 		}
 		case 3:

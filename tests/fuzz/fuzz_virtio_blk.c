@@ -266,6 +266,11 @@ static void check_used(void)
 	}
 }
 
+static void image_unlink(void)
+{
+	unlink(img);
+}
+
 static void image_restore(void)
 {
 	if (!img[0]) {
@@ -275,6 +280,7 @@ static void image_restore(void)
 		int fd = mkstemp(img);
 		FUZZ_CHECK(fd >= 0);
 		close(fd);
+		atexit(image_unlink);
 		for (unsigned i = 0; i < IMG_SIZE; i++)
 			pattern[i] = (uint8_t)(i * 7 + i / 512);
 	}

@@ -291,12 +291,12 @@ static uint8_t req_discard_wz(struct vblk *b, struct vblk_req *r, uint32_t type)
 	const char *name = type == BLK_T_DISCARD ? "DISCARD" : "WRITE_ZEROES";
 	uint8_t seg[BLK_DWZ_SEG_SIZE];
 
-	if (!(r->features & need))
-		return BLK_S_UNSUPP;
 	if (b->readonly) {
 		guest_error(b, "%s on a read-only disk", name);
 		return BLK_S_IOERR;
 	}
+	if (!(r->features & need))
+		return BLK_S_UNSUPP;
 	/* max_discard_seg and max_write_zeroes_seg are 1. */
 	if (c->read_len != BLK_HDR_SIZE + BLK_DWZ_SEG_SIZE || c->write_len != 1) {
 		guest_error(b, "%s of %" PRIu64 " readable, %" PRIu64 " writable bytes: want one "

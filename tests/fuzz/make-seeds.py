@@ -311,3 +311,34 @@ put("virtio_mmio", "rng-loop", u8(0) + VM_UP + vm_desc(0, 0, 0x8000, 64, F_WRITE
 put("virtio_mmio", "console", u8(1) + VM_UP + vm_desc(0, 0, 0x8000, 64, F_WRITE) +
     vm_avail(0, 0, 0, 1) + vm_kick(0) + u8(4) + u8(5) + b"hello" + u8(3) +
     vm_desc(1, 0, 0x9000, 6) + vm_poke(0x9000 - 0x0, b"") + vm_avail(1, 0, 0, 1) + vm_kick(1))
+
+# ---- virtio_blk ----------------------------------------------------------------
+# setup byte (bit 0 readonly, bit 1 unsafe, bit 2 INDIRECT, bit 3 EVENT_IDX,
+# bit 4 no FLUSH, bits 5..7 queue size 4 << v); then operations.
+BLK_T = dict(IN=0, OUT=1, FLUSH=2, GET_ID=3, DISCARD=4, WRITE_ZEROES=5, SCSI=6)
+
+
+def blk_rw(t, sector, lens, shape=0):
+    return u8(0) + u8(BLK_T[t]) + u8(sector) + u8(shape | len(lens)) + \
+        b"".join(u16(l) for l in lens)
+
+
+def blk_range(t, sector, count, flags, shape=0):
+    return u8(0) + u8(BLK_T[t]) + u8(0) + u8(shape) + u64(sector) + u32(count) + u32(flags)
+
+
+BLK_KICK = u8(3)
+Q32 = 3 << 5
+put("virtio_blk", "read", u8(Q32) + blk_rw("IN", 5, [1]) + blk_rw("IN", 127, [0]) + BLK_KICK)
+put("virtio_blk", "write-flush-id", u8(Q32 | 8) + blk_rw("OUT", 9, [2, 0]) +
+    blk_rw("FLUSH", 0, []) + blk_rw("GET_ID", 0, [0x8014]) + BLK_KICK)
+put("virtio_blk", "discard-zeroes", u8(Q32) + blk_range("DISCARD", 8, 8, 0) +
+    blk_range("WRITE_ZEROES", 20, 4, 1) + blk_range("WRITE_ZEROES", 126, 8, 0) + BLK_KICK)
+put("virtio_blk", "bad", u8(Q32 | 4) + blk_rw("IN", 0, [0], 8) + blk_rw("IN", 0, [0], 0x10) +
+    blk_rw("OUT", 0, [0x8064], 4) + blk_rw("IN", 130, [0]) + blk_rw("OUT", 0, [0], 0x20) +
+    u8(0) + u8(7) + u32(0x55) + u8(0) + u8(0) + BLK_KICK)
+put("virtio_blk", "resets", u8(Q32) + blk_rw("OUT", 1, [3]) * 6 + BLK_KICK + u8(4) +
+    blk_rw("IN", 2, [1]) * 4 + u8(5) + blk_rw("IN", 3, [1]) + BLK_KICK)
+put("virtio_blk", "readonly", u8(Q32 | 1) + blk_rw("OUT", 1, [1]) +
+    blk_range("DISCARD", 0, 4, 0) + blk_rw("FLUSH", 0, []) + BLK_KICK)
+put("virtio_blk", "many", u8((6 << 5) | 8) + blk_rw("IN", 1, [1, 1, 1]) * 40 + BLK_KICK * 3)

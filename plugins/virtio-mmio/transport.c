@@ -59,15 +59,23 @@ void vtrans_notify_used(struct vtrans *t, unsigned q)
 {
 	if (q >= t->ops->nr_queues || !vq_should_notify(&t->q[q].vq))
 		return;
+	/*
+	 * A worker's completion may race a reset that already cleared
+	 * InterruptStatus (the device type waits such work out only after
+	 * that): a queue no longer ready raises nothing.
+	 */
 	pthread_mutex_lock(&t->lock);
-	raise_locked(t, VMMIO_INT_USED);
+	if (t->q[q].ready)
+		raise_locked(t, VMMIO_INT_USED);
 	pthread_mutex_unlock(&t->lock);
 }
 
 void vtrans_needs_reset(struct vtrans *t)
 {
 	pthread_mutex_lock(&t->lock);
-	t->status |= VIRTIO_STATUS_NEEDS_RESET;
+	/* The same race: a device being reset (Status 0) stays clean. */
+	if (t->status)
+		t->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (t->status & VIRTIO_STATUS_DRIVER_OK)
 		raise_locked(t, VMMIO_INT_CONFIG);
 	pthread_mutex_unlock(&t->lock);

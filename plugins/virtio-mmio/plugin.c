@@ -18,6 +18,7 @@ static const struct vdev_type *const vdev_types[] = {
 	&vblk_type,
 	&vrng_type,
 	&vcons_type,
+	&vnet_type,
 };
 #define NR_TYPES (sizeof(vdev_types) / sizeof(vdev_types[0]))
 
@@ -33,7 +34,7 @@ static int vdev_create(struct avmm_dev *dev, const struct avmm_host *host, void 
 	int rc = host->cfg_str(dev, "type", &name);
 	if (rc == -ENOENT)
 		return host->cfg_error(dev, "type",
-				       "missing: set type = blk, rng or console");
+				       "missing: set type = blk, rng, console or net");
 	if (rc)
 		return rc;
 
@@ -43,7 +44,7 @@ static int vdev_create(struct avmm_dev *dev, const struct avmm_host *host, void 
 			type = vdev_types[i];
 	if (!type)
 		return host->cfg_error(dev, "type",
-				       "unknown virtio device type '%s': use blk, rng or console",
+				       "unknown virtio device type '%s': use blk, rng, console or net",
 				       name);
 
 	struct vdev *v = calloc(1, sizeof(*v));
@@ -59,6 +60,11 @@ static int vdev_create(struct avmm_dev *dev, const struct avmm_host *host, void 
 	}
 	*instance = v;
 	return 0;
+}
+
+void *vdev_state(void *instance)
+{
+	return ((struct vdev *)instance)->state;
 }
 
 static void vdev_destroy(void *instance)
@@ -83,7 +89,7 @@ static void vdev_reset(void *instance)
 }
 
 AVMM_PLUGIN_DEFINE(.name = "virtio-mmio",
-		   .summary = "virtio-mmio v2 devices: type = blk | rng | console",
+		   .summary = "virtio-mmio v2 devices: type = blk | rng | console | net",
 		   .create = vdev_create,
 		   .destroy = vdev_destroy,
 		   .fdt_populate = vdev_fdt_populate,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The device types of the virtio-mmio plugin, as plugin.c sees them.  One
- * file per type (blk.c, rng.c, console.c) defines one struct vdev_type; the
+ * file per type (blk.c, rng.c, console.c, net.c) defines one struct vdev_type; the
  * plugin picks it by the section's `type` key and forwards the plugin
  * descriptor's calls to it.  A type owns everything of its device: its own
  * keys, its transport (vtrans_create), its backend and any workers.  Adding
@@ -28,5 +28,9 @@ struct vdev_type {
 extern const struct vdev_type vblk_type;
 extern const struct vdev_type vrng_type;
 extern const struct vdev_type vcons_type;
+extern const struct vdev_type vnet_type;
+
+/* The device type's state behind a plugin instance (for unit tests). */
+void *vdev_state(void *instance);
 
 #endif

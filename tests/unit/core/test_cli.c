@@ -578,7 +578,7 @@ START_TEST(list_plugins)
 	ck_assert_msg(strstr(r->out, "pl011        ABI 1.1"), "%s", r->out);
 	ck_assert_msg(strstr(r->out, "gicv2        ABI 1.1  irqchip"), "%s", r->out);
 	ck_assert_msg(strstr(r->out, "virt-timer   ABI 1.1"), "%s", r->out);
-	ck_assert_msg(strstr(r->out, "virtio-mmio  ABI 1.1  virtio-mmio v2 devices: type = blk | rng | console"),
+	ck_assert_msg(strstr(r->out, "virtio-mmio  ABI 1.1  virtio-mmio v2 devices: type = blk | rng | console | net"),
 		      "%s", r->out);
 }
 END_TEST

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The packet backends of virtio-net (net.c), one file each (net_socket.c
+ * for `unixgram:` and `unixstream:`).  A backend owns its host side: its
+ * sockets, their I/O-thread watches and its framing.  It hands whole
+ * Ethernet frames (no virtio header) to the device and takes whole frames
+ * from it; the device owns everything virtio.
+ *
+ * Everything runs on the I/O thread under the device lock (the watches'
+ * callbacks, the device's doorbell), so a backend has no lock of its own.
+ *
+ * Receive flow control: the backend reads a frame only while
+ * cb->can_receive() says yes; once it said no, the backend stops watching
+ * for input until the device calls netbe_rx_resume().  Frames then wait in
+ * the host kernel's socket buffer, which bounds them.
+ */
+#ifndef AVMM_VIRTIO_NET_BACKEND_H
+#define AVMM_VIRTIO_NET_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <avmm/avmm.h>
+
+/* 64 KiB of GSO payload plus a 14-byte Ethernet header: the largest frame, either way. */
+#define NETBE_FRAME_MAX 65550u
+
+struct netbe_cb {
+	/* May the backend hand over a frame now? */
+	bool (*can_receive)(void *opaque);
+	/* One frame of len bytes (any length: the device judges it). */
+	void (*receive)(void *opaque, const void *frame, size_t len);
+	/* After a send said -EAGAIN: the backend takes frames again. */
+	void (*writable)(void *opaque);
+	/* The peer went away (false) or came back (true). */
+	void (*link)(void *opaque, bool up);
+};
+
+struct netbe;
+
+struct netbe_ops {
+	/*
+	 * Send one frame: 0 when taken (whole), -EAGAIN when the backend is
+	 * full (cb->writable follows), -ENOTCONN when the link is down, another
+	 * negative errno when this frame cannot be sent (drop it).
+	 */
+	int (*send)(struct netbe *be, const void *frame, size_t len);
+	/* The device can take frames again after can_receive said no. */
+	void (*rx_resume)(struct netbe *be);
+	bool (*link_up)(struct netbe *be);
+	void (*close)(struct netbe *be);
+};
+
+struct netbe {
+	const struct netbe_ops *ops;
+	const struct avmm_host *host;
+	struct avmm_dev *dev;
+	const struct netbe_cb *cb;
+	void *opaque;
+};
+
+/*
+ * Open the backend that `spec` (key `key`'s value) names, if this file
+ * knows it: 0 and *out, -ENOENT when the spec is not its kind, another
+ * negative errno (reported through cfg_error or err) on failure.
+ */
+int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const char *key,
+		      const char *spec, const struct netbe_cb *cb, void *opaque,
+		      struct netbe **out, char *err, size_t errlen);
+
+static inline int netbe_send(struct netbe *be, const void *frame, size_t len)
+{
+	return be->ops->send(be, frame, len);
+}
+static inline void netbe_rx_resume(struct netbe *be)
+{
+	be->ops->rx_resume(be);
+}
+static inline bool netbe_link_up(struct netbe *be)
+{
+	return be->ops->link_up(be);
+}
+static inline void netbe_close(struct netbe *be)
+{
+	if (be)
+		be->ops->close(be);
+}
+
+#endif

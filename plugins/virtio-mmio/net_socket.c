@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Socket backends of virtio-net (net_backend.h): raw Ethernet frames over a
+ * connected AF_UNIX socket.
+ *  - `unixgram:PATH`: SOCK_DGRAM, one frame per datagram (the framing of
+ *    vfkit, vmnet-helper and gvproxy --listen-vfkit).
+ *  - `unixstream:PATH`: SOCK_STREAM, each frame preceded by its length as
+ *    a 4-byte big-endian number (QEMU's -netdev stream, passt).
+ * Both connect to a peer already listening at PATH, and never block: a
+ * stream frame is reassembled across partial reads, and a frame the socket
+ * took only part of is finished from the output watch before the next one
+ * is taken.  A peer that goes away (EOF, reset, refused) takes the link
+ * down for good, with one log line; the VM keeps running.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "net_backend.h"
+
+#define NETSOCK_RX_BURST 64u /* frames per input callback before yielding */
+#define NETSOCK_LEN_BYTES 4u
+
+struct netsock {
+	struct netbe be;
+	int fd;
+	bool stream;
+	bool up;
+	unsigned events; /* what the watch asks for now; 0: no watch */
+	bool rx_paused;
+
+	/* stream input: the length prefix, then the frame (or skipped bytes) */
+	uint8_t len_buf[NETSOCK_LEN_BYTES];
+	size_t len_got;
+	uint32_t frame_len;
+	size_t frame_got;
+	bool skipping; /* a length past NETBE_FRAME_MAX: read and discard */
+
+	/* stream output the socket has not taken yet */
+	size_t out_len, out_off;
+	bool tx_waiting; /* a send said -EAGAIN: call cb->writable once there is room */
+
+	uint8_t rx[NETBE_FRAME_MAX];
+	uint8_t out[NETSOCK_LEN_BYTES + NETBE_FRAME_MAX];
+};
+
+static void netsock_io(void *opaque, int fd, unsigned revents);
+
+/* Make the watch ask for `events` (no modify in the ABI: unwatch, watch). */
+static void netsock_set_events(struct netsock *s, unsigned events)
+{
+	if (!s->up)
+		events = 0;
+	if (events == s->events)
+		return;
+	if (s->events)
+		s->be.host->io_unwatch(s->be.dev, s->fd);
+	s->events = 0;
+	if (events && s->be.host->io_watch(s->be.dev, s->fd, events, netsock_io, s) == 0)
+		s->events = events;
+}
+
+static void netsock_update(struct netsock *s)
+{
+	bool out = s->out_len || s->tx_waiting;
+	netsock_set_events(s, (s->rx_paused ? 0 : AVMM_IO_IN) | (out ? AVMM_IO_OUT : 0));
+}
+
+static void netsock_down(struct netsock *s, const char *why)
+{
+	if (!s->up)
+		return;
+	netsock_set_events(s, 0);
+	s->up = false;
+	s->out_len = s->out_off = 0;
+	s->tx_waiting = false;
+	s->be.host->log(s->be.dev, AVMM_LOG_WARN, "virtio-net: %s peer %s: link down",
+			s->stream ? "unixstream" : "unixgram", why);
+	s->be.cb->link(s->be.opaque, false);
+}
+
+static bool peer_gone(int e)
+{
+	return e == ECONNRESET || e == ECONNREFUSED || e == ENOTCONN || e == EPIPE;
+}
+
+/* One datagram: 1 handed over (or dropped by the device), 0 nothing there. */
+static int netsock_rx_dgram(struct netsock *s)
+{
+	/* MSG_TRUNC: the real length, so an oversized datagram is seen as such. */
+	ssize_t n = recv(s->fd, s->rx, sizeof(s->rx), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		netsock_down(s, peer_gone(errno) ? "went away" : strerror(errno));
+		return 0;
+	}
+	/* Longer than the buffer: pass the full length so the device drops it. */
+	s->be.cb->receive(s->be.opaque, s->rx, (size_t)n);
+	return 1;
+}
+
+/* Read what there is of the next stream frame: 1 a frame completed, 0 not yet. */
+static int netsock_rx_stream(struct netsock *s)
+{
+	for (;;) {
+		uint8_t *dst;
+		size_t want;
+		if (s->len_got < NETSOCK_LEN_BYTES) {
+			dst = s->len_buf + s->len_got;
+			want = NETSOCK_LEN_BYTES - s->len_got;
+		} else {
+			size_t left = s->frame_len - s->frame_got;
+			if (!left)
+				break;
+			/* Skipped bytes all land at the start of rx: only counted. */
+			dst = s->skipping ? s->rx : s->rx + s->frame_got;
+			want = s->skipping && left > sizeof(s->rx) ? sizeof(s->rx) : left;
+		}
+		ssize_t n = recv(s->fd, dst, want, MSG_DONTWAIT);
+		if (n == 0) {
+			netsock_down(s, "closed the connection");
+			return 0;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return 0;
+			netsock_down(s, peer_gone(errno) ? "went away" : strerror(errno));
+			return 0;
+		}
+		if (s->len_got < NETSOCK_LEN_BYTES) {
+			s->len_got += (size_t)n;
+			if (s->len_got == NETSOCK_LEN_BYTES) {
+				s->frame_len = (uint32_t)s->len_buf[0] << 24 |
+					       (uint32_t)s->len_buf[1] << 16 |
+					       (uint32_t)s->len_buf[2] << 8 | s->len_buf[3];
+				s->frame_got = 0;
+				s->skipping = s->frame_len > NETBE_FRAME_MAX;
+			}
+		} else {
+			s->frame_got += (size_t)n;
+		}
+	}
+	uint32_t len = s->frame_len;
+	s->len_got = 0;
+	s->skipping = false;
+	/*
+	 * A skipped frame is still reported, by its length (past
+	 * NETBE_FRAME_MAX, so only the length is looked at), so it is counted.
+	 */
+	s->be.cb->receive(s->be.opaque, s->rx, len);
+	return 1;
+}
+
+static void netsock_rx(struct netsock *s)
+{
+	for (unsigned i = 0; i < NETSOCK_RX_BURST && s->up; i++) {
+		if (!s->be.cb->can_receive(s->be.opaque)) {
+			s->rx_paused = true;
+			break;
+		}
+		if ((s->stream ? netsock_rx_stream(s) : netsock_rx_dgram(s)) == 0)
+			break;
+	}
+	/* Past the burst: the watch is level-triggered, poll brings us back. */
+}
+
+/* Push out the rest of a partly written stream frame: true when done. */
+static bool netsock_flush(struct netsock *s)
+{
+	while (s->out_off < s->out_len) {
+		ssize_t n = send(s->fd, s->out + s->out_off, s->out_len - s->out_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return false;
+			netsock_down(s, peer_gone(errno) ? "went away" : strerror(errno));
+			return false;
+		}
+		s->out_off += (size_t)n;
+	}
+	s->out_len = s->out_off = 0;
+	return true;
+}
+
+static void netsock_io(void *opaque, int fd, unsigned revents)
+{
+	struct netsock *s = opaque;
+	(void)fd;
+
+	if (revents & AVMM_IO_IN)
+		netsock_rx(s);
+	if (s->up && (revents & AVMM_IO_OUT) && netsock_flush(s) && s->tx_waiting) {
+		s->tx_waiting = false;
+		s->be.cb->writable(s->be.opaque);
+	}
+	/* Hang-up or error with nothing left to read: the peer is gone. */
+	if (s->up && (revents & AVMM_IO_ERR) && !(revents & AVMM_IO_IN))
+		netsock_down(s, "hung up");
+	netsock_update(s);
+}
+
+static int netsock_send(struct netbe *be, const void *frame, size_t len)
+{
+	struct netsock *s = (struct netsock *)be;
+
+	if (!s->up)
+		return -ENOTCONN;
+	if (len > NETBE_FRAME_MAX)
+		return -EMSGSIZE;
+	if (!s->stream) {
+		ssize_t n = send(s->fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n >= 0)
+			return 0;
+		int e = errno;
+		if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EINTR) {
+			s->tx_waiting = true;
+			netsock_update(s);
+			return -EAGAIN;
+		}
+		if (peer_gone(e)) {
+			netsock_down(s, "went away");
+			return -ENOTCONN;
+		}
+		return -e;
+	}
+	if (s->out_len) {
+		/* The previous frame is still going out. */
+		s->tx_waiting = true;
+		netsock_update(s);
+		return -EAGAIN;
+	}
+	uint8_t *p = s->out;
+	p[0] = (uint8_t)(len >> 24), p[1] = (uint8_t)(len >> 16);
+	p[2] = (uint8_t)(len >> 8), p[3] = (uint8_t)len;
+	memcpy(p + NETSOCK_LEN_BYTES, frame, len);
+	s->out_len = NETSOCK_LEN_BYTES + len;
+	s->out_off = 0;
+	/* Taken whole either way: what the socket does not take now goes from the watch. */
+	netsock_flush(s);
+	netsock_update(s);
+	return s->up ? 0 : -ENOTCONN;
+}
+
+static void netsock_rx_resume(struct netbe *be)
+{
+	struct netsock *s = (struct netsock *)be;
+
+	if (!s->rx_paused)
+		return;
+	s->rx_paused = false;
+	netsock_update(s);
+}
+
+static bool netsock_link_up(struct netbe *be)
+{
+	return ((struct netsock *)be)->up;
+}
+
+static void netsock_close(struct netbe *be)
+{
+	struct netsock *s = (struct netsock *)be;
+
+	if (s->events)
+		s->be.host->io_unwatch(s->be.dev, s->fd);
+	close(s->fd);
+	free(s);
+}
+
+static const struct netbe_ops netsock_ops = {
+	.send = netsock_send,
+	.rx_resume = netsock_rx_resume,
+	.link_up = netsock_link_up,
+	.close = netsock_close,
+};
+
+int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const char *key,
+		      const char *spec, const struct netbe_cb *cb, void *opaque,
+		      struct netbe **out, char *err, size_t errlen)
+{
+	bool stream;
+	const char *path;
+
+	if (!strncmp(spec, "unixgram:", 9)) {
+		stream = false;
+		path = spec + 9;
+	} else if (!strncmp(spec, "unixstream:", 11)) {
+		stream = true;
+		path = spec + 11;
+	} else {
+		return -ENOENT;
+	}
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (!*path)
+		return host->cfg_error(dev, key, "'%s': the socket path is empty", spec);
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return host->cfg_error(dev, key, "'%s': the socket path is longer than %zu bytes",
+				       spec, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	struct netsock *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->be = (struct netbe){.ops = &netsock_ops, .host = host, .dev = dev, .cb = cb,
+			       .opaque = opaque};
+	s->stream = stream;
+	s->fd = socket(AF_UNIX, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "socket: %s", strerror(e));
+		free(s);
+		return -e;
+	}
+	/* Connect while still blocking (a unix connect completes at once), then go non-blocking. */
+	if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(s->fd);
+		free(s);
+		return host->cfg_error(dev, key,
+				       "cannot connect to %s: %s (start the peer that listens "
+				       "there first)", path, strerror(e));
+	}
+	if (fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "fcntl: %s", strerror(e));
+		close(s->fd);
+		free(s);
+		return -e;
+	}
+	s->up = true;
+	netsock_update(s);
+	if (!s->events) {
+		snprintf(err, errlen, "cannot watch the socket on the I/O thread");
+		close(s->fd);
+		free(s);
+		return -ENOSPC;
+	}
+	*out = &s->be;
+	return 0;
+}

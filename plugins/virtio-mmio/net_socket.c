@@ -6,6 +6,9 @@
  *    vfkit, vmnet-helper and gvproxy --listen-vfkit).
  *  - `unixstream:PATH`: SOCK_STREAM, each frame preceded by its length as
  *    a 4-byte big-endian number (QEMU's -netdev stream, passt).
+ * A datagram socket is bound to an address of its own first, or the peer
+ * could not answer: on Linux an autobound abstract one, elsewhere
+ * PATH.avmm-PID next to the peer's (removed again on close), as vfkit does.
  * Both connect to a peer already listening at PATH, and never block: a
  * stream frame is reassembled across partial reads, and a frame the socket
  * took only part of is finished from the output watch before the next one
@@ -46,6 +49,8 @@ struct netsock {
 	/* stream output the socket has not taken yet */
 	size_t out_len, out_off;
 	bool tx_waiting; /* a send said -EAGAIN: call cb->writable once there is room */
+
+	char *bound; /* the path we bound (not Linux), unlinked on close */
 
 	uint8_t rx[NETBE_FRAME_MAX];
 	uint8_t out[NETSOCK_LEN_BYTES + NETBE_FRAME_MAX];
@@ -271,7 +276,33 @@ static void netsock_close(struct netbe *be)
 	if (s->events)
 		s->be.host->io_unwatch(s->be.dev, s->fd);
 	close(s->fd);
+	if (s->bound) {
+		unlink(s->bound);
+		free(s->bound);
+	}
 	free(s);
+}
+
+/* A datagram socket's own address, so that the peer can send to it. */
+static int netsock_bind_local(struct netsock *s, const char *path)
+{
+#if defined(__linux__)
+	(void)path;
+	sa_family_t fam = AF_UNIX; /* address length of the family only: autobind */
+	if (bind(s->fd, (struct sockaddr *)&fam, sizeof(fam)) < 0)
+		return -errno;
+	return 0;
+#else
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.avmm-%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	unlink(sa.sun_path); /* a stale one of an earlier run with this pid */
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	s->bound = strdup(sa.sun_path);
+	return s->bound ? 0 : -ENOMEM;
+#endif
 }
 
 static const struct netbe_ops netsock_ops = {
@@ -320,11 +351,20 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 		free(s);
 		return -e;
 	}
+	if (!stream) {
+		int e = netsock_bind_local(s, path);
+		if (e) {
+			snprintf(err, errlen, "cannot bind a local address for %s: %s", path,
+				 strerror(-e));
+			close(s->fd);
+			free(s);
+			return e;
+		}
+	}
 	/* Connect while still blocking (a unix connect completes at once), then go non-blocking. */
 	if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
-		close(s->fd);
-		free(s);
+		netsock_close(&s->be);
 		return host->cfg_error(dev, key,
 				       "cannot connect to %s: %s (start the peer that listens "
 				       "there first)", path, strerror(e));
@@ -332,16 +372,14 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 	if (fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "fcntl: %s", strerror(e));
-		close(s->fd);
-		free(s);
+		netsock_close(&s->be);
 		return -e;
 	}
 	s->up = true;
 	netsock_update(s);
 	if (!s->events) {
 		snprintf(err, errlen, "cannot watch the socket on the I/O thread");
-		close(s->fd);
-		free(s);
+		netsock_close(&s->be);
 		return -ENOSPC;
 	}
 	*out = &s->be;

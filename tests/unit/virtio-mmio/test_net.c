@@ -509,6 +509,34 @@ START_TEST(rx_mergeable_spans_buffers)
 }
 END_TEST
 
+START_TEST(rx_mergeable_too_big_for_queue)
+{
+	up(F_MRG_RXBUF);
+	peer_connect_back();
+	/* The whole queue holds 16 * 256 bytes: a 5000-byte frame can never fit. */
+	uint16_t h[QSIZE];
+	for (unsigned i = 0; i < QSIZE; i++)
+		h[i] = rx_post(BUF + 0x1000ull * i, 256);
+	vdrv_kick(&drv, RXQ);
+	static uint8_t f[5000];
+	fill(f, sizeof(f), 8);
+	ck_assert_int_eq(send(peer, f, sizeof(f), 0), sizeof(f));
+	ck_assert_int_eq(send(peer, f, 100, 0), 100);
+	ck_assert_int_eq(send(peer, f, 100, 0), 100);
+	vdrv_poll(&drv);
+	ck_assert_uint_eq(stats()->rx_oversized, 1);
+	/* The buffers it had gathered serve the next frames, in order. */
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t id, len;
+		ck_assert(vdrv_used(&drv, RXQ, &id, &len));
+		ck_assert_uint_eq(id, h[i]);
+		ck_assert_uint_eq(len, HDR + 100);
+		check_hdr(BUF + 0x1000ull * i, 1);
+	}
+	ck_assert_uint_eq(stats()->rx_frames, 2);
+}
+END_TEST
+
 START_TEST(rx_too_big_for_buffer)
 {
 	up(0); /* without MRG_RXBUF one chain holds a whole frame */
@@ -759,6 +787,7 @@ int main(void)
 	tcase_add_test(tc, tx_backpressure);
 	tcase_add_test(tc, rx_into_posted_buffer);
 	tcase_add_test(tc, rx_mergeable_spans_buffers);
+	tcase_add_test(tc, rx_mergeable_too_big_for_queue);
 	tcase_add_test(tc, rx_too_big_for_buffer);
 	tcase_add_test(tc, rx_oversized_and_runt);
 	tcase_add_test(tc, rx_no_buffers_pauses_then_resumes);

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Break each check of virtio-net (plugins/virtio-mmio/net.c, net_socket.c) in
+turn and show which cases of test_net catch it (every line must say CAUGHT).
+Not part of ctest: run from the top of the tree after configuring build/:
+    tests/unit/virtio-mmio/net_mutants.py [NAME...]
+The sources are restored afterwards."""
+import os
+import re
+import subprocess
+import sys
+
+os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+NET = 'plugins/virtio-mmio/net.c'
+SOCK = 'plugins/virtio-mmio/net_socket.c'
+orig = {f: open(f).read() for f in (NET, SOCK)}
+M = [
+(NET, "offer mrg_rxbuf", "VIRTIO_NET_F_STATUS |\n\t\t    VIRTIO_NET_F_MRG_RXBUF |", "VIRTIO_NET_F_STATUS |"),
+(NET, "config status", "n->link_up ? VIRTIO_NET_S_LINK_UP : 0);", "VIRTIO_NET_S_LINK_UP);"),
+(NET, "config max pairs", "put_le16(cfg + 8, 1);", "put_le16(cfg + 8, 0);"),
+(NET, "config mtu", "put_le16(cfg + 10, n->mtu);", "put_le16(cfg + 10, 1500);"),
+(NET, "config byte order", "v |= (uint32_t)cfg[offset + i] << (8 * i);", "v |= (uint32_t)cfg[offset + i] << (8 * (size - 1 - i));"),
+(NET, "mac local bit", "mac[0] = 0x02;", "mac[0] = 0x00;"),
+(NET, "mac from name", "vnet_default_mac(host->dev_name(n->dev), n->mac);", "vnet_default_mac(\"x\", n->mac);"),
+(NET, "mac trailing", "return *s ? -EINVAL : 0;", "return 0;"),
+(NET, "mac multicast", "if (n->mac[0] & 1)", "if (0)"),
+(NET, "mac zero", "if (!memcmp(n->mac, zero, 6))", "if (0 && !memcmp(n->mac, zero, 6))"),
+(NET, "mtu low", "if (mtu < 68 ||", "if (mtu < 60 ||"),
+(NET, "mtu high", "mtu > 65535)", "mtu > 65536)"),
+(NET, "tx short", "if (n->tx.read_len < VNET_HDR_LEN ||", "if (0 ||"),
+(NET, "tx long", "n->tx.read_len > VNET_HDR_LEN + NETBE_FRAME_MAX) {", "n->tx.read_len > VNET_HDR_LEN + NETBE_FRAME_MAX + 1) {"),
+(NET, "tx strip header", "netbe_send(n->be, n->tx_buf + VNET_HDR_LEN,", "netbe_send(n->be, n->tx_buf,"),
+(NET, "tx busy holds", "if (rc == -EAGAIN)\n\t\t\tbreak;", "if (0)\n\t\t\tbreak;"),
+(NET, "tx writable", "static void vnet_writable(void *opaque)\n{\n\tvnet_tx(opaque);", "static void vnet_writable(void *opaque)\n{\n\t(void)opaque;"),
+(NET, "rx num_buffers", "put_le16(hdr + 10, (uint16_t)used);", "put_le16(hdr + 10, 1);"),
+(NET, "rx used len", "lens[used++] = (uint32_t)room;", "lens[used++] = (uint32_t)c->write_len;"),
+(NET, "rx one chain without mrg", "if (n->rx_held && !mrg) {", "if (0) {"),
+(NET, "rx shift unused chains", "\tmemmove(&n->rx[0], &n->rx[used], (n->rx_held - used) * sizeof(n->rx[0]));\n", ""),
+(NET, "rx repoint segs", "\t\tn->rx[i].c.seg = n->rx[i].seg;\n", "\t\t;\n"),
+(NET, "rx keep unused chains", "n->rx_held -= used;", "n->rx_held = 0;"),
+(NET, "rx stage pauses", "if (n->staged_len) {\n\t\tif (!n->rx_paused)", "if (0) {\n\t\tif (!n->rx_paused)"),
+(NET, "rx resume", "\t\tn->rx_paused = false;\n\t\tnetbe_rx_resume(n->be);\n\t}\n}\n\nstatic void vnet_rx_drop_held", "\t\tn->rx_paused = false;\n\t}\n}\n\nstatic void vnet_rx_drop_held"),
+(NET, "rx runt", "if (len < VNET_ETH_HLEN) {", "if (0) {"),
+(NET, "rx not live drops", "n->st.rx_no_queue++;\n\t\treturn true;", "n->st.rx_no_queue++;\n\t\treturn false;"),
+(NET, "link config change", "\tn->link_up = up;\n\tvtrans_config_changed(n->t);", "\tn->link_up = up;"),
+(SOCK, "stream prefix", "p[3] = (uint8_t)len;", "p[3] = 0;"),
+(SOCK, "stream partial prefix", "s->len_got += (size_t)n;", "s->len_got = (size_t)n;"),
+(SOCK, "stream skip oversized", "s->skipping = s->frame_len > NETBE_FRAME_MAX;", "s->skipping = false;\n\t\t\t\tif (s->frame_len > NETBE_FRAME_MAX) {\n\t\t\t\t\tnetsock_down(s, \"x\");\n\t\t\t\t\treturn 0;\n\t\t\t\t}"),
+(SOCK, "stream eof", "if (n == 0) {\n\t\t\tnetsock_down(s, \"closed the connection\");", "if (n == 0) {\n\t\t\t(void)0;"),
+(SOCK, "dgram refused", "\t\tif (peer_gone(e)) {\n\t\t\tnetsock_down(s, \"went away\");", "\t\tif (0) {\n\t\t\tnetsock_down(s, \"went away\");"),
+(SOCK, "rx pause", "\t\t\ts->rx_paused = true;\n", ""),
+(SOCK, "dgram trunc", "MSG_DONTWAIT | MSG_TRUNC);", "MSG_DONTWAIT);"),
+(SOCK, "writable call", "\t\ts->tx_waiting = false;\n\t\ts->be.cb->writable(s->be.opaque);", "\t\ts->tx_waiting = false;"),
+(SOCK, "dgram bind", "\tif (!stream) {\n\t\tint e = netsock_bind_local", "\tif (0) {\n\t\tint e = netsock_bind_local"),
+(SOCK, "down unwatches", "\tnetsock_set_events(s, 0);\n\ts->up = false;", "\ts->up = false;"),
+]
+only = sys.argv[1:]
+for f, name, old, new in M:
+    if only and name not in only:
+        continue
+    src = orig[f]
+    if src.count(old) != 1:
+        print(f"{name}: PATTERN count {src.count(old)}")
+        continue
+    open(f, 'w').write(src.replace(old, new))
+    b = subprocess.run("nice cmake --build build -j2 --target test_net", shell=True,
+                       capture_output=True, text=True)
+    open(f, 'w').write(src)
+    if b.returncode:
+        print(f"{name}: BUILD FAIL")
+        print(b.stdout[-800:])
+        continue
+    r = subprocess.run("timeout 120 ./build/tests/unit/virtio-mmio/test_net", shell=True,
+                       capture_output=True, text=True)
+    fails = sorted(set(re.findall(r':[FE]:\w+:(\w+):', r.stdout + r.stderr)))
+    crashed = r.returncode != 0 and not fails
+    print(f"{name}: {'CAUGHT' if fails or crashed else 'SURVIVED'} {' '.join(fails)}"
+          f"{' (exit %d)' % r.returncode if crashed else ''}", flush=True)
+for f, src in orig.items():
+    open(f, 'w').write(src)
+subprocess.run("cmake --build build -j2 --target test_net >/dev/null 2>&1", shell=True)

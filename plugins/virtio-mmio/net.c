@@ -13,7 +13,8 @@
  * Keys: `mac` (xx:xx:xx:xx:xx:xx, unicast; default 02:XX:XX:XX:XX:XX with
  * the last five bytes from the FNV-1a hash of the device name, so a guest
  * keeps its address, and its DHCP lease, across runs), `mtu` (68..65535,
- * default 1500), `net` (unixgram:PATH or unixstream:PATH).
+ * default 1500), `net` (user, unixgram:PATH or unixstream:PATH; the
+ * backends' own keys are theirs).
  *
  * Everything runs on the I/O thread under the device lock (doorbell,
  * backend watches, the transmit timer): no worker and no lock of our own.
@@ -514,15 +515,20 @@ static int vnet_open_backend(struct vnet *n, char *err, size_t errlen)
 	int rc = n->host->cfg_str(n->dev, "net", &spec);
 	if (rc == -ENOENT)
 		return n->host->cfg_error(n->dev, "net",
-					  "missing: set net = unixgram:PATH or unixstream:PATH");
+					  "missing: set net = user, unixgram:PATH or "
+					  "unixstream:PATH");
 	if (rc)
 		return rc;
 	rc = netbe_socket_open(n->dev, n->host, "net", spec, &vnet_cb, n, &n->be, err, errlen);
 	if (rc != -ENOENT)
 		return rc;
+	rc = netbe_slirp_open(n->dev, n->host, "net", spec, n->mtu, &vnet_cb, n, &n->be, err,
+			      errlen);
+	if (rc != -ENOENT)
+		return rc;
 	return n->host->cfg_error(n->dev, "net",
-				  "unknown backend '%s': use unixgram:PATH or unixstream:PATH",
-				  spec);
+				  "unknown backend '%s': use user, unixgram:PATH or "
+				  "unixstream:PATH", spec);
 }
 
 static int vnet_create(struct avmm_dev *dev, const struct avmm_host *host, void **state,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The packet backends of virtio-net (net.c), one file each (net_socket.c
- * for `unixgram:` and `unixstream:`).  A backend owns its host side: its
+ * for `unixgram:` and `unixstream:`, net_slirp.c for `user`).  A backend owns its host side: its
  * sockets, their I/O-thread watches and its framing.  It hands whole
  * Ethernet frames (no virtio header) to the device and takes whole frames
  * from it; the device owns everything virtio.
@@ -68,6 +68,11 @@ struct netbe {
 int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const char *key,
 		      const char *spec, const struct netbe_cb *cb, void *opaque,
 		      struct netbe **out, char *err, size_t errlen);
+
+/* As netbe_socket_open, for `user` (libslirp); `mtu` is the device's. */
+int netbe_slirp_open(struct avmm_dev *dev, const struct avmm_host *host, const char *key,
+		     const char *spec, unsigned mtu, const struct netbe_cb *cb, void *opaque,
+		     struct netbe **out, char *err, size_t errlen);
 
 static inline int netbe_send(struct netbe *be, const void *frame, size_t len)
 {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Cross-build avmm and its plugins for aarch64 Linux.
-#   sysroot  build/sysroot-arm64: libfdt, inih and zlib arm64 packages, extracted
+#   sysroot  build/sysroot-arm64: libfdt, inih, zlib and libslirp (with glib, pcre2)
+#            arm64 packages, extracted
 #   output   build-aarch64/: core/avmm, plugins/*.so, guests/*.bin (and each
 #            guest's symbol table, guests/*.sym), tools/kvm-probe, and
 #            oot/plugins/scratch.so: tests/oot-plugin built against nothing but
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
 	--probe-only) probe_only=1; shift ;;
 	--sysroot-only) sysroot_only=1; shift ;;
 	--clean) clean=1; shift ;;
-	-h|--help) sed -n '3,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,14p' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -34,7 +35,10 @@ need_cmd "${AVMM_CROSS_PREFIX}gcc" "${AVMM_CROSS_PREFIX}readelf" cmake pkg-confi
 # ---- sysroot ------------------------------------------------------------
 # libc, libpthread, libdl come from the cross toolchain; only the project's
 # own dependencies (and their runtime libraries) go here.
-sysroot_pkgs=(libfdt-dev libfdt1 libinih-dev libinih1 zlib1g-dev zlib1g)
+# libslirp (virtio-net's net = user) links glib, which links pcre2: their
+# runtime libraries resolve libslirp.so's own dependencies at link time.
+sysroot_pkgs=(libfdt-dev libfdt1 libinih-dev libinih1 zlib1g-dev zlib1g
+	libslirp-dev libslirp0 libglib2.0-0 libpcre2-8-0)
 make_sysroot() {
 	local pkg deb stamp changed=0 link target
 	mkdir -p "$AVMM_SYSROOT"
@@ -63,6 +67,7 @@ make_sysroot() {
 	done < <(find "$AVMM_SYSROOT" -type l)
 	[ -e "$AVMM_SYSROOT/usr/include/libfdt.h" ] || die "sysroot lacks libfdt.h"
 	[ -e "$AVMM_SYSROOT/usr/include/ini.h" ] || die "sysroot lacks ini.h"
+	[ -e "$AVMM_SYSROOT/usr/include/slirp/libslirp.h" ] || die "sysroot lacks libslirp.h"
 	note "sysroot ready: $AVMM_SYSROOT"
 }
 make_sysroot

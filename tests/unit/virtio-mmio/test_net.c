@@ -772,6 +772,181 @@ START_TEST(stream_peer_closed_link_down)
 }
 END_TEST
 
+/* ---- net = user (libslirp) --------------------------------------------- */
+
+#if defined(AVMM_HAVE_SLIRP)
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int fwd_port;
+static char fwd_spec[96];
+
+static void setup_user(void)
+{
+	mkdir_tmp(); /* for teardown's symmetry */
+	fwd_port = free_port();
+	snprintf(fwd_spec, sizeof(fwd_spec), "udp:127.0.0.1:%d-:5000, tcp::%d-:22", fwd_port,
+		 fwd_port);
+	const char *kv[] = {"net", "user", "subnet", "192.168.76.0/24", "hostfwd", fwd_spec,
+			    "restrict", "true", "mac", "02:00:00:00:00:07", NULL};
+	ck_assert_int_eq(create("net0", kv), 0);
+}
+
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* A DHCPDISCOVER (RFC 2131) from 02:00:00:00:00:07, broadcast. */
+static size_t dhcp_discover(uint8_t *f)
+{
+	static const uint8_t mac[6] = {2, 0, 0, 0, 0, 7};
+	memset(f, 0, 400);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = 0x08, f[13] = 0x00;
+	uint8_t *ip = f + 14, *udp = ip + 20, *b = udp + 8;
+	/* BOOTP: op, htype, hlen, xid, flags (broadcast), chaddr, the magic cookie. */
+	b[0] = 1, b[1] = 1, b[2] = 6;
+	b[4] = 0x12, b[5] = 0x34, b[6] = 0x56, b[7] = 0x78;
+	b[10] = 0x80;
+	memcpy(b + 28, mac, 6);
+	uint8_t *o = b + 236;
+	o[0] = 99, o[1] = 130, o[2] = 83, o[3] = 99;
+	o[4] = 53, o[5] = 1, o[6] = 1; /* DHCP message type: DISCOVER */
+	o[7] = 255;
+	size_t blen = 236 + 8;
+	size_t ulen = 8 + blen;
+	udp[0] = 0, udp[1] = 68, udp[2] = 0, udp[3] = 67;
+	udp[4] = (uint8_t)(ulen >> 8), udp[5] = (uint8_t)ulen; /* checksum 0: none */
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + ulen) >> 8), ip[3] = (uint8_t)(20 + ulen);
+	ip[8] = 64, ip[9] = 17;
+	memset(ip + 16, 0xff, 4); /* to 255.255.255.255 from 0.0.0.0 */
+	uint16_t c = ip_csum(ip, 20);
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+	return 14 + 20 + ulen;
+}
+
+START_TEST(user_dhcp_offer)
+{
+	up(0);
+	uint16_t head = rx_post(BUF, 2048);
+	vdrv_kick(&drv, RXQ);
+	uint8_t f[400];
+	size_t len = dhcp_discover(f);
+	tx_send(f, len, 1);
+	vdrv_poll(&drv);
+	uint32_t id, ulen;
+	ck_assert(vdrv_used(&drv, TXQ, &id, &ulen));
+	ck_assert_msg(vdrv_used(&drv, RXQ, &id, &ulen), "no reply to DHCPDISCOVER");
+	ck_assert_uint_eq(id, head);
+	ck_assert_uint_gt(ulen, HDR + 14 + 20 + 8 + 240);
+	check_hdr(BUF, 1);
+	uint8_t r[2048];
+	vdrv_mem_read(&drv, BUF + HDR, r, ulen - HDR);
+	ck_assert_uint_eq(r[12], 0x08); /* IPv4 */
+	ck_assert_uint_eq(r[13], 0x00);
+	const uint8_t *ip = r + 14, *udp = ip + 20, *b = udp + 8;
+	ck_assert_uint_eq(ip[9], 17);
+	static const uint8_t gw[4] = {192, 168, 76, 2}, lease[4] = {192, 168, 76, 15};
+	ck_assert_mem_eq(ip + 12, gw, 4); /* from the gateway of `subnet` */
+	ck_assert_uint_eq(udp[1], 67);
+	ck_assert_uint_eq(udp[3], 68);
+	ck_assert_uint_eq(b[0], 2); /* BOOTREPLY */
+	ck_assert_uint_eq(b[4], 0x12); /* our xid */
+	ck_assert_uint_eq(b[7], 0x78);
+	ck_assert_mem_eq(b + 16, lease, 4); /* yiaddr: the first lease */
+	/* Options after the cookie: message type 2 (OFFER). */
+	const uint8_t *o = b + 240, *end = r + (ulen - HDR);
+	bool offer = false;
+	while (o + 2 <= end && o[0] != 255) {
+		if (o[0] == 0) {
+			o++;
+			continue;
+		}
+		if (o[0] == 53 && o[1] == 1 && o + 3 <= end)
+			offer = o[2] == 2;
+		o += 2 + o[1];
+	}
+	ck_assert(offer);
+}
+END_TEST
+
+START_TEST(user_hostfwd_listens)
+{
+	/* The tcp forward listens on 127.0.0.1 (the empty host address). */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fwd_port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);
+	/* Each watched socket of slirp's is watched once. */
+	ck_assert_uint_ge(dev.nwatches, 1);
+	vdrv_poll(&drv);
+}
+END_TEST
+
+static void expect_user_error(const char *key, const char *value)
+{
+	const char *kv[] = {"net", "user", key, value, NULL};
+	ck_assert_int_eq(create("net0", kv), -EINVAL);
+	ck_assert_msg(dev.cfg_errors == 1, "%s = %s: %u cfg errors", key, value, dev.cfg_errors);
+	inst = NULL;
+	fake_fini(&dev);
+}
+
+START_TEST(user_key_errors)
+{
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	fake_fini(&dev);
+	expect_user_error("subnet", "10.0.2.0");
+	expect_user_error("subnet", "10.0.2.1/24"); /* host bits */
+	expect_user_error("subnet", "10.0.2.0/28"); /* no room for .15 */
+	expect_user_error("subnet", "10.0.2.0/7");
+	expect_user_error("hostfwd", "tcp:127.0.0.1:2222");
+	expect_user_error("hostfwd", "tcp:127.0.0.1:0-:22");
+	expect_user_error("hostfwd", "tcp:127.0.0.1:2222-:65536");
+	expect_user_error("hostfwd", "tcp:1.2.3:2222-:22");
+	expect_user_error("restrict", "maybe");
+	const char *kv[] = {"net", "user", NULL};
+	ck_assert_int_eq(create("net0", kv), 0);
+}
+END_TEST
+#else
+START_TEST(user_refused_without_slirp)
+{
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	fake_fini(&dev);
+	const char *kv[] = {"net", "user", NULL};
+	ck_assert_int_eq(create("net0", kv), -EINVAL);
+	ck_assert_uint_eq(dev.cfg_errors, 1);
+	ck_assert_ptr_nonnull(strstr(dev.last_log, "libslirp"));
+	fake_fini(&dev);
+	const char *ok[] = {"net", spec, NULL};
+	ck_assert_int_eq(create("net0", ok), 0);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("virtio-net");
@@ -801,6 +976,16 @@ int main(void)
 	tcase_add_test(ts, stream_rx_oversized_skipped);
 	tcase_add_test(ts, stream_peer_closed_link_down);
 	suite_add_tcase(s, ts);
+#if defined(AVMM_HAVE_SLIRP)
+	TCase *tu = tcase_create("user");
+	tcase_add_checked_fixture(tu, setup_user, teardown);
+	tcase_add_test(tu, user_dhcp_offer);
+	tcase_add_test(tu, user_hostfwd_listens);
+	tcase_add_test(tu, user_key_errors);
+	suite_add_tcase(s, tu);
+#else
+	tcase_add_test(tc, user_refused_without_slirp);
+#endif
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -13,7 +13,8 @@ import sys
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 NET = 'plugins/virtio-mmio/net.c'
 SOCK = 'plugins/virtio-mmio/net_socket.c'
-orig = {f: open(f).read() for f in (NET, SOCK)}
+SLIRP = 'plugins/virtio-mmio/net_slirp.c'
+orig = {f: open(f).read() for f in (NET, SOCK, SLIRP)}
 M = [
 (NET, "offer mrg_rxbuf", "VIRTIO_NET_F_STATUS |\n\t\t    VIRTIO_NET_F_MRG_RXBUF |", "VIRTIO_NET_F_STATUS |"),
 (NET, "config status", "n->link_up ? VIRTIO_NET_S_LINK_UP : 0);", "VIRTIO_NET_S_LINK_UP);"),
@@ -53,6 +54,16 @@ M = [
 (SOCK, "writable call", "\t\ts->tx_waiting = false;\n\t\ts->be.cb->writable(s->be.opaque);", "\t\ts->tx_waiting = false;"),
 (SOCK, "dgram bind", "\tif (!stream) {\n\t\tint e = netsock_bind_local", "\tif (0) {\n\t\tint e = netsock_bind_local"),
 (SOCK, "down unwatches", "\tnetsock_set_events(s, 0);\n\ts->up = false;", "\ts->up = false;"),
+(SLIRP, "user dhcp start", ".vdhcp_start = host_in(net, 15),", ".vdhcp_start = host_in(net, 16),"),
+(SLIRP, "user gateway", ".vhost = host_in(net, 2),", ".vhost = host_in(net, 1),"),
+(SLIRP, "user subnet used", "if (rc == 0 && parse_subnet(v, &net, &mask))", "struct in_addr n2, m2;\n\tif (rc == 0 && parse_subnet(v, &n2, &m2))"),
+(SLIRP, "user host bits", "if (ntohl(net->s_addr) & ~m)", "if (0)"),
+(SLIRP, "user prefix", "n < 8 || n > 27 ||", "n < 7 || n > 28 ||"),
+(SLIRP, "user port range", "if (*end || p < 1 || p > 65535)", "if (*end || p < 0 || p > 65536)"),
+(SLIRP, "user every hostfwd", "\t\tp += len;\n\t}\n\tnetslirp_sync(s);", "\t\tbreak;\n\t}\n\tnetslirp_sync(s);"),
+(SLIRP, "user watches", "if (f->events && host->io_watch(s->be.dev, f->fd, f->events, netslirp_io, s) == 0)", "if (f->events && 0 && host->io_watch(s->be.dev, f->fd, f->events, netslirp_io, s) == 0)"),
+(SLIRP, "user close unwatches", "\t\tif (s->fds[i].watched)\n\t\t\ts->be.host->io_unwatch(s->be.dev, s->fds[i].fd);\n\tif (s->slirp)", "\tif (s->slirp)"),
+(SLIRP, "user frames to guest", "\t\ts->be.cb->receive(s->be.opaque, buf, len);", "\t\t(void)buf;"),
 ]
 only = sys.argv[1:]
 for f, name, old, new in M:

@@ -63,6 +63,8 @@ M = [
 (SLIRP, "user every hostfwd", "\t\tp += len;\n\t}\n\tnetslirp_sync(s);", "\t\tbreak;\n\t}\n\tnetslirp_sync(s);"),
 (SLIRP, "user watches", "if (f->events && host->io_watch(s->be.dev, f->fd, f->events, netslirp_io, s) == 0)", "if (f->events && 0 && host->io_watch(s->be.dev, f->fd, f->events, netslirp_io, s) == 0)"),
 (SLIRP, "user close unwatches", "\t\tif (s->fds[i].watched)\n\t\t\ts->be.host->io_unwatch(s->be.dev, s->fds[i].fd);\n\tif (s->slirp)", "\tif (s->slirp)"),
+(SLIRP, "user restrict", ".restricted = restrict_,", ".restricted = 0,"),
+(SLIRP, "user input", "\tslirp_input(s->slirp, frame, (int)len);\n", "\t(void)frame;\n"),
 (SLIRP, "user frames to guest", "\t\ts->be.cb->receive(s->be.opaque, buf, len);", "\t\t(void)buf;"),
 ]
 only = sys.argv[1:]

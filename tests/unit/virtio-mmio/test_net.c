@@ -903,6 +903,93 @@ START_TEST(user_hostfwd_listens)
 }
 END_TEST
 
+/* A TCP SYN from 192.168.76.15:40000 to the gateway's port `port`. */
+static size_t tcp_syn(uint8_t *f, int port)
+{
+	static const uint8_t mac[6] = {2, 0, 0, 0, 0, 7};
+	static const uint8_t gw_mac_unknown[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	memset(f, 0, 100);
+	memcpy(f, gw_mac_unknown, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = 0x08;
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	ip[0] = 0x45;
+	ip[3] = 40;
+	ip[8] = 64, ip[9] = 6;
+	static const uint8_t src[4] = {192, 168, 76, 15}, dst[4] = {192, 168, 76, 2};
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	uint16_t c = ip_csum(ip, 20);
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+	tcp[0] = 40000 >> 8, tcp[1] = 40000 & 0xff;
+	tcp[2] = (uint8_t)(port >> 8), tcp[3] = (uint8_t)port;
+	tcp[4] = 1; /* seq */
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x02; /* SYN */
+	tcp[14] = 0xff, tcp[15] = 0xff;
+	/* Checksum over the pseudo header and the segment. */
+	uint8_t ph[12 + 20];
+	memcpy(ph, src, 4);
+	memcpy(ph + 4, dst, 4);
+	ph[8] = 0, ph[9] = 6, ph[10] = 0, ph[11] = 20;
+	memcpy(ph + 12, tcp, 20);
+	c = ip_csum(ph, sizeof(ph));
+	tcp[16] = (uint8_t)(c >> 8), tcp[17] = (uint8_t)c;
+	return 14 + 40;
+}
+
+static int loopback_listener(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Did slirp connect to the listener (within a few polls)? */
+static bool outbound_connects(void)
+{
+	up(0);
+	for (unsigned i = 0; i < 4; i++)
+		rx_post(BUF + 0x1000ull * i, 2048);
+	vdrv_kick(&drv, RXQ);
+	int port, l = loopback_listener(&port);
+	uint8_t f[100];
+	tx_send(f, tcp_syn(f, port), 1);
+	int c = -1;
+	for (int i = 0; i < 50 && c < 0; i++) {
+		vdrv_poll(&drv);
+		struct pollfd p = {l, POLLIN, 0};
+		if (poll(&p, 1, 10) > 0)
+			c = accept(l, NULL, NULL);
+	}
+	if (c >= 0)
+		close(c);
+	close(l);
+	return c >= 0;
+}
+
+START_TEST(user_restrict_blocks_outbound)
+{
+	/* The gateway stands for the host's loopback: restricted, no connection. */
+	ck_assert(!outbound_connects());
+}
+END_TEST
+
+START_TEST(user_outbound_reaches_loopback)
+{
+	avmm_plugin.destroy(inst);
+	fake_fini(&dev);
+	const char *kv[] = {"net", "user", "subnet", "192.168.76.0/24", NULL};
+	ck_assert_int_eq(create("net0", kv), 0);
+	ck_assert(outbound_connects());
+}
+END_TEST
+
 static void expect_user_error(const char *key, const char *value)
 {
 	const char *kv[] = {"net", "user", key, value, NULL};
@@ -982,6 +1069,8 @@ int main(void)
 	tcase_add_test(tu, user_dhcp_offer);
 	tcase_add_test(tu, user_hostfwd_listens);
 	tcase_add_test(tu, user_key_errors);
+	tcase_add_test(tu, user_restrict_blocks_outbound);
+	tcase_add_test(tu, user_outbound_reaches_loopback);
 	suite_add_tcase(s, tu);
 #else
 	tcase_add_test(tc, user_refused_without_slirp);

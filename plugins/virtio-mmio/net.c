@@ -339,10 +339,12 @@ static void vnet_link(void *opaque, bool up)
 		return;
 	n->link_up = up;
 	vtrans_config_changed(n->t);
-	if (!up) {
-		/* Nothing can go out now: finish what waited for room (dropped). */
-		vnet_tx(n);
-	}
+	/*
+	 * A chain waiting for room would wait forever: retry it, dropped, from
+	 * the timer (not from here: this may run inside vnet_tx's own send).
+	 */
+	if (!up && n->tx_held)
+		n->host->timer_mod(n->tx_timer, n->host->clock_ns());
 }
 
 static const struct netbe_cb vnet_cb = {

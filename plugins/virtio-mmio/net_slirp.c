@@ -161,7 +161,16 @@ static void cb_register_poll_fd(int fd, void *opaque)
 
 static void cb_unregister_poll_fd(int fd, void *opaque)
 {
-	(void)fd, (void)opaque;
+	struct netslirp *s = opaque;
+	/* slirp closes it next: no watch may poll a closed (or reused) fd. */
+	for (unsigned i = 0; i < s->nfds; i++) {
+		struct netslirp_fd *f = &s->fds[i];
+		if (f->fd != fd || (!f->watched && !f->seen))
+			continue;
+		if (f->watched)
+			s->be.host->io_unwatch(s->be.dev, fd);
+		*f = (struct netslirp_fd){.fd = -1};
+	}
 }
 
 static void cb_notify(void *opaque)

@@ -43,6 +43,7 @@ M = [
 (NET, "rx resume", "\t\tn->rx_paused = false;\n\t\tnetbe_rx_resume(n->be);\n\t}\n}\n\nstatic void vnet_rx_drop_held", "\t\tn->rx_paused = false;\n\t}\n}\n\nstatic void vnet_rx_drop_held"),
 (NET, "rx runt", "if (len < VNET_ETH_HLEN) {", "if (0) {"),
 (NET, "rx not live drops", "n->st.rx_no_queue++;\n\t\treturn true;", "n->st.rx_no_queue++;\n\t\treturn false;"),
+(NET, "link no nested tx", "\tif (!up && n->tx_held)\n\t\tn->host->timer_mod(n->tx_timer, n->host->clock_ns());", "\tif (!up)\n\t\tvnet_tx(n);"),
 (NET, "link config change", "\tn->link_up = up;\n\tvtrans_config_changed(n->t);", "\tn->link_up = up;"),
 (SOCK, "stream prefix", "p[3] = (uint8_t)len;", "p[3] = 0;"),
 (SOCK, "stream partial prefix", "s->len_got += (size_t)n;", "s->len_got = (size_t)n;"),

@@ -627,6 +627,71 @@ START_TEST(rx_no_buffers_pauses_then_resumes)
 }
 END_TEST
 
+START_TEST(rx_reset_drops_staged)
+{
+	up(0);
+	peer_connect_back();
+	uint8_t old[80], f[80], got[80];
+	fill(old, sizeof(old), 1);
+	fill(f, sizeof(f), 99);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(send(peer, old, sizeof(old), 0), sizeof(old));
+	vdrv_poll(&drv);
+	ck_assert_uint_eq(dev.nwatches, 0); /* paused on a staged frame */
+	/* Device reset: the staged frame was the old driver's; input flows (and drops). */
+	vdrv_wr(&drv, VDRV_STATUS, 0);
+	ck_assert_uint_eq(dev.nwatches, 1);
+	vdrv_poll(&drv);
+	ck_assert_uint_eq(stats()->rx_no_queue, 2);
+	up(0);
+	uint16_t head = rx_post(BUF + 0x8000, 2048);
+	vdrv_kick(&drv, RXQ);
+	ck_assert_int_eq(send(peer, f, sizeof(f), 0), sizeof(f));
+	vdrv_poll(&drv);
+	uint32_t id, len;
+	ck_assert(vdrv_used(&drv, RXQ, &id, &len));
+	ck_assert_uint_eq(id, head);
+	vdrv_mem_read(&drv, BUF + 0x8000 + HDR, got, sizeof(got));
+	ck_assert_mem_eq(got, f, sizeof(f));
+}
+END_TEST
+
+START_TEST(rx_queue_stop_drops_held)
+{
+	up(F_MRG_RXBUF);
+	peer_connect_back();
+	/* Two 256-byte buffers cannot take 12 + 1000: both held, the frame staged. */
+	rx_post(BUF, 256);
+	rx_post(BUF + 0x1000, 256);
+	vdrv_kick(&drv, RXQ);
+	uint8_t f[1000], got[1000];
+	fill(f, sizeof(f), 21);
+	ck_assert_int_eq(send(peer, f, sizeof(f), 0), sizeof(f));
+	vdrv_poll(&drv);
+	uint32_t id, len;
+	ck_assert(!vdrv_used(&drv, RXQ, &id, &len));
+	/* The driver takes the receiveq back and sets it up anew. */
+	vdrv_wr(&drv, VDRV_QSEL, RXQ);
+	vdrv_wr(&drv, VDRV_QREADY, 0);
+	vdrv_queue(&drv, RXQ, QSIZE);
+	uint16_t h0 = rx_post(BUF + 0x20000, 512);
+	uint16_t h1 = rx_post(BUF + 0x21000, 512);
+	vdrv_kick(&drv, RXQ);
+	/* The staged frame lands in the new buffers only: 512 + 500. */
+	ck_assert(vdrv_used(&drv, RXQ, &id, &len));
+	ck_assert_uint_eq(id, h0);
+	ck_assert_uint_eq(len, 512);
+	ck_assert(vdrv_used(&drv, RXQ, &id, &len));
+	ck_assert_uint_eq(id, h1);
+	ck_assert_uint_eq(len, 500);
+	ck_assert(!vdrv_used(&drv, RXQ, &id, &len));
+	check_hdr(BUF + 0x20000, 2);
+	vdrv_mem_read(&drv, BUF + 0x20000 + HDR, got, 500);
+	vdrv_mem_read(&drv, BUF + 0x21000, got + 500, 500);
+	ck_assert_mem_eq(got, f, sizeof(f));
+}
+END_TEST
+
 START_TEST(rx_before_driver_ok_dropped)
 {
 	/* No driver: frames are read and dropped (counted), not left to pile up. */
@@ -1056,6 +1121,8 @@ int main(void)
 	tcase_add_test(tc, rx_oversized_and_runt);
 	tcase_add_test(tc, rx_no_buffers_pauses_then_resumes);
 	tcase_add_test(tc, rx_before_driver_ok_dropped);
+	tcase_add_test(tc, rx_reset_drops_staged);
+	tcase_add_test(tc, rx_queue_stop_drops_held);
 	tcase_add_test(tc, dgram_peer_gone_link_down);
 	suite_add_tcase(s, tc);
 	TCase *ts = tcase_create("stream");

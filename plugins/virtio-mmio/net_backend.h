@@ -29,7 +29,11 @@
 struct netbe_cb {
 	/* May the backend hand over a frame now? */
 	bool (*can_receive)(void *opaque);
-	/* One frame of len bytes (any length: the device judges it). */
+	/*
+	 * One frame of len bytes (any length: the device judges it).  A len
+	 * past NETBE_FRAME_MAX reports a frame too long to be read whole:
+	 * only NETBE_FRAME_MAX bytes are there, and the device drops it.
+	 */
 	void (*receive)(void *opaque, const void *frame, size_t len);
 	/* After a send said -EAGAIN: the backend takes frames again. */
 	void (*writable)(void *opaque);

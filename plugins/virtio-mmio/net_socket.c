@@ -29,6 +29,13 @@
 #include "net_backend.h"
 
 #define NETSOCK_RX_BURST 64u /* frames per input callback before yielding */
+
+/* No SIGPIPE from a peer that went away: MSG_NOSIGNAL, else SO_NOSIGPIPE (macOS). */
+#ifdef MSG_NOSIGNAL
+#define NETSOCK_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL)
+#else
+#define NETSOCK_SEND_FLAGS MSG_DONTWAIT
+#endif
 #define NETSOCK_LEN_BYTES 4u
 
 struct netsock {
@@ -99,15 +106,18 @@ static bool peer_gone(int e)
 /* One datagram: 1 handed over (or dropped by the device), 0 nothing there. */
 static int netsock_rx_dgram(struct netsock *s)
 {
-	/* MSG_TRUNC: the real length, so an oversized datagram is seen as such. */
-	ssize_t n = recv(s->fd, s->rx, sizeof(s->rx), MSG_DONTWAIT | MSG_TRUNC);
+	struct iovec iov = {.iov_base = s->rx, .iov_len = sizeof(s->rx)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
 		netsock_down(s, peer_gone(errno) ? "went away" : strerror(errno));
 		return 0;
 	}
-	/* Longer than the buffer: pass the full length so the device drops it. */
+	/* Longer than the buffer (cut short): a length past it, so the device drops it. */
+	if (msg.msg_flags & MSG_TRUNC)
+		n = (ssize_t)sizeof(s->rx) + 1;
 	s->be.cb->receive(s->be.opaque, s->rx, (size_t)n);
 	return 1;
 }
@@ -182,7 +192,7 @@ static bool netsock_flush(struct netsock *s)
 {
 	while (s->out_off < s->out_len) {
 		ssize_t n = send(s->fd, s->out + s->out_off, s->out_len - s->out_off,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+				 NETSOCK_SEND_FLAGS);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return false;
@@ -221,7 +231,7 @@ static int netsock_send(struct netbe *be, const void *frame, size_t len)
 	if (len > NETBE_FRAME_MAX)
 		return -EMSGSIZE;
 	if (!s->stream) {
-		ssize_t n = send(s->fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send(s->fd, frame, len, NETSOCK_SEND_FLAGS);
 		if (n >= 0)
 			return 0;
 		int e = errno;
@@ -344,13 +354,18 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 	s->be = (struct netbe){.ops = &netsock_ops, .host = host, .dev = dev, .cb = cb,
 			       .opaque = opaque};
 	s->stream = stream;
-	s->fd = socket(AF_UNIX, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	s->fd = socket(AF_UNIX, stream ? SOCK_STREAM : SOCK_DGRAM, 0);
 	if (s->fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "socket: %s", strerror(e));
 		free(s);
 		return -e;
 	}
+	fcntl(s->fd, F_SETFD, FD_CLOEXEC); /* no SOCK_CLOEXEC on macOS */
+#ifdef SO_NOSIGPIPE
+	int one = 1;
+	setsockopt(s->fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+#endif
 	if (!stream) {
 		int e = netsock_bind_local(s, path);
 		if (e) {

@@ -54,7 +54,7 @@ M = [
 (SOCK, "stream eof", "if (n == 0) {\n\t\t\tnetsock_down(s, \"closed the connection\");", "if (n == 0) {\n\t\t\t(void)0;"),
 (SOCK, "dgram refused", "\t\tif (peer_gone(e)) {\n\t\t\tnetsock_down(s, \"went away\");", "\t\tif (0) {\n\t\t\tnetsock_down(s, \"went away\");"),
 (SOCK, "rx pause", "\t\t\ts->rx_paused = true;\n", ""),
-(SOCK, "dgram trunc", "MSG_DONTWAIT | MSG_TRUNC);", "MSG_DONTWAIT);"),
+(SOCK, "dgram trunc", "\tif (msg.msg_flags & MSG_TRUNC)\n\t\tn = (ssize_t)sizeof(s->rx) + 1;\n", ""),
 (SOCK, "writable call", "\t\ts->tx_waiting = false;\n\t\ts->be.cb->writable(s->be.opaque);", "\t\ts->tx_waiting = false;"),
 (SOCK, "dgram bind", "\tif (!stream) {\n\t\tint e = netsock_bind_local", "\tif (0) {\n\t\tint e = netsock_bind_local"),
 (SOCK, "down unwatches", "\tnetsock_set_events(s, 0);\n\ts->up = false;", "\ts->up = false;"),

@@ -184,10 +184,8 @@ static bool vnet_rx_deliver(struct vnet *n, const uint8_t *frame, size_t len)
 	while (off < need) {
 		const struct vq_chain *c = &n->rx[used].c;
 		uint64_t room = c->write_len < need - off ? c->write_len : need - off;
-		uint64_t done = 0;
-		if (off == 0) {
-			done = VNET_HDR_LEN; /* written once num_buffers is known */
-		}
+		/* The header goes in last, once num_buffers is known. */
+		uint64_t done = off == 0 ? VNET_HDR_LEN : 0;
 		while (done < room) {
 			uint64_t foff = off + done - VNET_HDR_LEN;
 			ssize_t w = vq_chain_write(vq, c, done, frame + foff, (size_t)(room - done));

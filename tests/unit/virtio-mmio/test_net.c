@@ -761,6 +761,55 @@ START_TEST(stream_tx_length_prefix)
 }
 END_TEST
 
+START_TEST(stream_tx_backpressure)
+{
+	up(0);
+	/* More than the socket buffers hold: a frame goes out in parts, the rest waits. */
+	enum { N = 12, LEN = 40000 };
+	static uint8_t chain[HDR + LEN];
+	for (unsigned i = 0; i < N; i++) {
+		memset(chain, 0, HDR);
+		fill(chain + HDR, LEN, (uint8_t)(i * 11));
+		uint64_t gpa = BUF + 0x10000ull * i;
+		vdrv_mem_write(&drv, gpa, chain, sizeof(chain));
+		struct vdrv_buf b = {gpa, sizeof(chain), false};
+		vdrv_add(&drv, TXQ, &b, 1);
+	}
+	vdrv_kick(&drv, TXQ);
+	unsigned used = 0;
+	uint32_t id, len;
+	while (vdrv_used(&drv, TXQ, &id, &len))
+		used++;
+	ck_assert_uint_lt(used, N);
+	/* Read the byte stream back and split it by the length prefixes. */
+	static uint8_t got[4 + LEN], want[LEN];
+	size_t have = 0;
+	unsigned frames = 0;
+	for (int round = 0; round < 2000 && frames < N; round++) {
+		ssize_t n = recv(peer, got + have, sizeof(got) - have, MSG_DONTWAIT);
+		if (n > 0)
+			have += (size_t)n;
+		if (have == sizeof(got)) {
+			uint8_t pre[4];
+			be32(pre, LEN);
+			ck_assert_mem_eq(got, pre, 4);
+			fill(want, LEN, (uint8_t)(frames * 11));
+			ck_assert_mem_eq(got + 4, want, LEN);
+			frames++;
+			have = 0;
+		}
+		vdrv_poll(&drv);
+	}
+	ck_assert_uint_eq(frames, N);
+	ck_assert_int_eq(recv(peer, got, 1, MSG_DONTWAIT), -1); /* nothing more */
+	while (vdrv_used(&drv, TXQ, &id, &len))
+		used++;
+	ck_assert_uint_eq(used, N);
+	ck_assert_uint_eq(stats()->tx_frames, N);
+	ck_assert_uint_eq(stats()->tx_dropped, 0);
+}
+END_TEST
+
 START_TEST(stream_rx_partial_reads)
 {
 	up(0);
@@ -1128,6 +1177,7 @@ int main(void)
 	TCase *ts = tcase_create("stream");
 	tcase_add_checked_fixture(ts, setup_stream, teardown);
 	tcase_add_test(ts, stream_tx_length_prefix);
+	tcase_add_test(ts, stream_tx_backpressure);
 	tcase_add_test(ts, stream_rx_partial_reads);
 	tcase_add_test(ts, stream_rx_oversized_skipped);
 	tcase_add_test(ts, stream_peer_closed_link_down);

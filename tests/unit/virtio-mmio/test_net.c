@@ -15,6 +15,7 @@
  * not taken from the plugin.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -68,11 +69,29 @@ static const struct vnet_stats *stats(void)
 	return vnet_stats(vdev_state(inst));
 }
 
+/*
+ * One directory for the run, made and removed by the parent: a failing case
+ * (a forked child) skips its teardown, and would leave its socket behind.
+ */
 static void mkdir_tmp(void)
 {
-	strcpy(dir, "/tmp/avmm-test-net-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(peer_path, sizeof(peer_path), "%s/peer.sock", dir);
+	snprintf(peer_path, sizeof(peer_path), "%s/peer-%ld.sock", dir, (long)getpid());
+}
+
+static void rm_run_dir(void)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		char p[sizeof(dir) + 300];
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+				snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+				unlink(p);
+			}
+		closedir(d);
+	}
+	rmdir(dir);
 }
 
 static int bind_peer(int type)
@@ -110,7 +129,7 @@ static char spec[160];
 
 static void setup_dgram(void)
 {
-	mkdir_tmp();
+	set_peer_path();
 	peer = bind_peer(SOCK_DGRAM);
 	snprintf(spec, sizeof(spec), "unixgram:%s", peer_path);
 	const char *kv[] = {"net", spec, NULL};
@@ -119,7 +138,7 @@ static void setup_dgram(void)
 
 static void setup_stream(void)
 {
-	mkdir_tmp();
+	set_peer_path();
 	lfd = bind_peer(SOCK_STREAM);
 	snprintf(spec, sizeof(spec), "unixstream:%s", peer_path);
 	const char *kv[] = {"net", spec, NULL};
@@ -142,7 +161,6 @@ static void teardown(void)
 		close(lfd);
 	peer = lfd = -1;
 	unlink(peer_path);
-	rmdir(dir);
 }
 
 static void up(uint64_t features)
@@ -910,7 +928,7 @@ static char fwd_spec[96];
 
 static void setup_user(void)
 {
-	mkdir_tmp(); /* for teardown's symmetry */
+	set_peer_path(); /* teardown unlinks it */
 	fwd_port = free_port();
 	snprintf(fwd_spec, sizeof(fwd_spec), "udp:127.0.0.1:%d-:5000, tcp::%d-:22", fwd_port,
 		 fwd_port);
@@ -1152,6 +1170,11 @@ END_TEST
 
 int main(void)
 {
+	strcpy(dir, "/tmp/avmm-test-net-XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
 	Suite *s = suite_create("virtio-net");
 	TCase *tc = tcase_create("dgram");
 	tcase_add_checked_fixture(tc, setup_dgram, teardown);
@@ -1198,5 +1221,6 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	rm_run_dir();
 	return failed ? 1 : 0;
 }

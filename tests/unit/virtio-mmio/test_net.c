@@ -73,7 +73,7 @@ static const struct vnet_stats *stats(void)
  * One directory for the run, made and removed by the parent: a failing case
  * (a forked child) skips its teardown, and would leave its socket behind.
  */
-static void mkdir_tmp(void)
+static void set_peer_path(void)
 {
 	snprintf(peer_path, sizeof(peer_path), "%s/peer-%ld.sock", dir, (long)getpid());
 }

@@ -873,14 +873,9 @@ static void vblk_destroy(void *state)
 	free(ops);
 }
 
-static int vblk_fdt_populate(void *state, void *fdt)
+static struct vtrans *vblk_transport(void *state)
 {
-	return vtrans_fdt_populate(((struct vblk *)state)->t, fdt);
-}
-
-static void vblk_reset(void *state)
-{
-	vtrans_reset(((struct vblk *)state)->t);
+	return ((struct vblk *)state)->t;
 }
 
 const struct vdev_type vblk_type = {
@@ -888,6 +883,5 @@ const struct vdev_type vblk_type = {
 	.summary = "block device over a raw image",
 	.create = vblk_create,
 	.destroy = vblk_destroy,
-	.fdt_populate = vblk_fdt_populate,
-	.reset = vblk_reset,
+	.transport = vblk_transport,
 };

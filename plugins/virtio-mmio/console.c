@@ -362,14 +362,9 @@ static void vcons_destroy(void *state)
 	free(s);
 }
 
-static int vcons_fdt_populate(void *state, void *fdt)
+static struct vtrans *vcons_transport(void *state)
 {
-	return vtrans_fdt_populate(((struct vcons *)state)->t, fdt);
-}
-
-static void vcons_reset(void *state)
-{
-	vtrans_reset(((struct vcons *)state)->t);
+	return ((struct vcons *)state)->t;
 }
 
 const struct vdev_type vcons_type = {
@@ -377,6 +372,5 @@ const struct vdev_type vcons_type = {
 	.summary = "console",
 	.create = vcons_create,
 	.destroy = vcons_destroy,
-	.fdt_populate = vcons_fdt_populate,
-	.reset = vcons_reset,
+	.transport = vcons_transport,
 };

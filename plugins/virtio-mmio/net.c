@@ -580,14 +580,9 @@ static void vnet_destroy(void *state)
 	free(n);
 }
 
-static int vnet_fdt_populate(void *state, void *fdt)
+static struct vtrans *vnet_transport(void *state)
 {
-	return vtrans_fdt_populate(((struct vnet *)state)->t, fdt);
-}
-
-static void vnet_reset(void *state)
-{
-	vtrans_reset(((struct vnet *)state)->t);
+	return ((struct vnet *)state)->t;
 }
 
 const struct vdev_type vnet_type = {
@@ -595,6 +590,5 @@ const struct vdev_type vnet_type = {
 	.summary = "network interface",
 	.create = vnet_create,
 	.destroy = vnet_destroy,
-	.fdt_populate = vnet_fdt_populate,
-	.reset = vnet_reset,
+	.transport = vnet_transport,
 };

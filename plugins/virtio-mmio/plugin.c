@@ -12,6 +12,7 @@
 
 #include <avmm/avmm.h>
 
+#include "transport.h"
 #include "vdev.h"
 
 static const struct vdev_type *const vdev_types[] = {
@@ -79,13 +80,14 @@ static void vdev_destroy(void *instance)
 static int vdev_fdt_populate(void *instance, void *fdt)
 {
 	struct vdev *v = instance;
-	return v->type->fdt_populate(v->state, fdt);
+	return vtrans_fdt_populate(v->type->transport(v->state), fdt);
 }
 
 static void vdev_reset(void *instance)
 {
 	struct vdev *v = instance;
-	v->type->reset(v->state);
+	/* Guest SYSTEM_RESET: as if the driver wrote 0 to Status. */
+	vtrans_reset(v->type->transport(v->state));
 }
 
 AVMM_PLUGIN_DEFINE(.name = "virtio-mmio",

@@ -127,14 +127,9 @@ static void vrng_destroy(void *state)
 	free(r);
 }
 
-static int vrng_fdt_populate(void *state, void *fdt)
+static struct vtrans *vrng_transport(void *state)
 {
-	return vtrans_fdt_populate(((struct vrng *)state)->t, fdt);
-}
-
-static void vrng_reset(void *state)
-{
-	vtrans_reset(((struct vrng *)state)->t);
+	return ((struct vrng *)state)->t;
 }
 
 const struct vdev_type vrng_type = {
@@ -142,6 +137,5 @@ const struct vdev_type vrng_type = {
 	.summary = "entropy source",
 	.create = vrng_create,
 	.destroy = vrng_destroy,
-	.fdt_populate = vrng_fdt_populate,
-	.reset = vrng_reset,
+	.transport = vrng_transport,
 };

@@ -14,6 +14,8 @@
 
 #include <avmm/avmm.h>
 
+struct vtrans;
+
 struct vdev_type {
 	const char *name; /* the value of `type` */
 	const char *summary;
@@ -21,8 +23,8 @@ struct vdev_type {
 	int (*create)(struct avmm_dev *dev, const struct avmm_host *host, void **state,
 		      char *err, size_t errlen);
 	void (*destroy)(void *state);
-	int (*fdt_populate)(void *state, void *fdt);
-	void (*reset)(void *state);
+	/* Its transport: plugin.c adds the DT node and resets the device through it. */
+	struct vtrans *(*transport)(void *state);
 };
 
 extern const struct vdev_type vblk_type;

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 build=build-fuzz
 targets=(fuzz_gicv2 fuzz_pl011 fuzz_virt_timer fuzz_config fuzz_boot
-	fuzz_arm64_decode fuzz_arm64_translate fuzz_psci fuzz_virtqueue)
+	fuzz_arm64_decode fuzz_arm64_translate fuzz_psci fuzz_virtqueue fuzz_virtio_mmio)
 
 usage() {
 	sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//' >&2

@@ -280,3 +280,34 @@ put("virtqueue", "event-idx", vq_hdr(2, 3) + vq_desc(0, 0x10000, 8) + vq_desc(1,
     vq_desc(2, 0x10000, 8, F_WRITE) + vq_slot(0, 0) + vq_slot(1, 1) + vq_slot(2, 2) +
     u8(3) + u8(3) + u8(4) + u16(0) + u16(1) + u8(7) + u8(1) +
     vq_pop(3, (1, 0), (1, 0), (0, 8)) + u8(6) + u8(7) + u8(0) + u8(6))
+
+# fuzz_virtio_mmio: first byte the type (0 rng, 1 console), then operations.
+# bring-up puts queue q's areas at RAM + 0x4000 q (+0x1000 avail, +0x2000 used).
+def vm_poke(off, data):
+    return u8(2) + u16(off) + u8(len(data)) + data
+
+
+def vm_desc(q, i, addr, length, flags=0, nxt=0):
+    return vm_poke(0x4000 * q + 16 * i, u64(0x40000000 + addr) + u32(length) + u16(flags) +
+                   u16(nxt))
+
+
+def vm_avail(q, slot, head, idx):
+    return vm_poke(0x4000 * q + 0x1000 + 4 + 2 * slot, u16(head)) + \
+        vm_poke(0x4000 * q + 0x1000 + 2, u16(idx))
+
+
+def vm_kick(q):
+    return u8(0) + u16(0x50) + u8(0) + u32(q) + u8(3) + u8(3)
+
+
+VM_UP = u8(6) + u64(0) + u8(4)  # no optional features, 16 entries
+put("virtio_mmio", "rng", u8(0) + VM_UP + vm_desc(0, 0, 0x8000, 64, F_WRITE) +
+    vm_avail(0, 0, 0, 1) + vm_kick(0) + u8(1) + u16(0x60) + u8(0) +
+    u8(0) + u16(0x64) + u8(0) + u32(1))
+put("virtio_mmio", "rng-loop", u8(0) + VM_UP + vm_desc(0, 0, 0x8000, 64, F_WRITE | F_NEXT, 1) +
+    vm_desc(0, 1, 0x8000, 64, F_WRITE | F_NEXT, 0) + vm_avail(0, 0, 0, 1) + vm_kick(0) +
+    u8(5) + VM_UP)
+put("virtio_mmio", "console", u8(1) + VM_UP + vm_desc(0, 0, 0x8000, 64, F_WRITE) +
+    vm_avail(0, 0, 0, 1) + vm_kick(0) + u8(4) + u8(5) + b"hello" + u8(3) +
+    vm_desc(1, 0, 0x9000, 6) + vm_poke(0x9000 - 0x0, b"") + vm_avail(1, 0, 0, 1) + vm_kick(1))

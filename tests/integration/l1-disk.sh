@@ -67,6 +67,7 @@ disk_durable() {
 	g='echo "write_cache=$(cat /sys/block/vda/queue/write_cache)"
 echo "durable-record-$((6*7))" >/record
 sync /record
+'"$KLOG"'
 echo "RECORD-$((1+1))-DONE"
 sleep 600'
 	log=/tmp/disk-$1.log
@@ -129,6 +130,8 @@ while [ ! -e /tmp/hvc-ok ] && [ $n -lt 240 ]; do sleep 0.5; n=$((n + 1)); done
 	mkfifo /tmp/hvc.in
 	socat -t 5 - "UNIX-CONNECT:$sock" </tmp/hvc.in >/tmp/hvc.out 2>&1 &
 	spid=$!
+	# a socat that died must show as missing output, not kill this script
+	trap '' PIPE
 	exec 3>/tmp/hvc.in
 	# getty may flush what arrives before it runs: retry until the shell answered.
 	i=0

@@ -26,6 +26,8 @@ for s in "$@"; do
 	selfbrk) timeout 60 /avmm/bin/avmm --timeout 10 -c /avmm/configs/selfbrk.ini \
 		</dev/null 2>&1 ;;
 	devices) timeout 60 /avmm/bin/avmm -c /avmm/configs/devices.ini </dev/null 2>&1 ;;
+	virtio-hostile) timeout 60 /avmm/bin/avmm -c /avmm/configs/virtio-hostile.ini \
+		</dev/null 2>&1 ;;
 	oot-scratch) AVMM_PLUGIN_PATH=/avmm/oot-plugins timeout 60 /avmm/bin/avmm -v \
 		-c /avmm/configs/oot-scratch.ini </dev/null 2>&1 ;;
 	linux-shell) /avmm/bin/avmm -v -c /avmm/configs/linux-virt.ini 2>&1 ;;

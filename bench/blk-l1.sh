@@ -54,7 +54,7 @@ snap() { # B|E TEST PID
 		/proc/uptime /proc/"$3"/stat /proc/"$3"/task/*/stat
 	tag="$1 $2"
 	shift 3
-	awk -v tag="$tag" '
+	awk -v tag="$tag" -v pid="$3" '
 	function ticks(line,    f) {  # utime + stime of a stat line
 		sub(/^.*\) /, "", line)
 		split(line, f, " ")
@@ -68,8 +68,10 @@ snap() { # B|E TEST PID
 	}
 	FILENAME ~ /kvm_irq_line/ && /^\{.*hitcount:/ { h = $0; sub(/.*hitcount: */, "", h); irql += h; next }
 	FILENAME ~ /\/task\// {
+		# comm+N: N is the thread id minus the process id, the order the
+		# threads were made in (avmm names none of its threads)
 		c = $0; sub(/^[^(]*\(/, "", c); sub(/\).*$/, "", c); gsub(/[^A-Za-z0-9]/, "_", c)
-		thr[c] += ticks($0); next
+		thr[c "+" ($1 - pid)] += ticks($0); next
 	}
 	FILENAME == "/proc/uptime" { out = out " up=" int($1 * 100 + 0.5); next }
 	FILENAME ~ /^\/proc\/[0-9]+\/stat$/ { out = out " cpu=" ticks($0); next }

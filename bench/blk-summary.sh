@@ -36,7 +36,8 @@ function per(v, d) { return d > 0 ? sprintf("%.2f", v / d) : "-" }
 /^blk-l1: snap B / { delete b; kv($0, b); next }
 /^blk-l1: snap E / {
 	t = $4; delete e; kv($0, e)
-	for (k in e) if (k in b) sum[vmm, t, k] += e[k] - b[k]
+	# a thread made during the test has no B value: it started from 0
+	for (k in e) if ((k in b) || k ~ /^cpu_/) sum[vmm, t, k] += e[k] - b[k]
 	for (k in e) if (k ~ /^cpu_/ && !((vmm, k) in thrseen)) { thrseen[vmm, k] = 1; thr[vmm] = thr[vmm] " " k }
 	next
 }

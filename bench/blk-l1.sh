@@ -54,7 +54,7 @@ snap() { # B|E TEST PID
 		/proc/uptime /proc/"$3"/stat /proc/"$3"/task/*/stat
 	tag="$1 $2"
 	shift 3
-	awk -v tag="$tag" -v pid="$3" '
+	awk -v tag="$tag" '
 	function ticks(line,    f) {  # utime + stime of a stat line
 		sub(/^.*\) /, "", line)
 		split(line, f, " ")
@@ -68,14 +68,21 @@ snap() { # B|E TEST PID
 	}
 	FILENAME ~ /kvm_irq_line/ && /^\{.*hitcount:/ { h = $0; sub(/.*hitcount: */, "", h); irql += h; next }
 	FILENAME ~ /\/task\// {
-		# comm+N: N is the thread id minus the process id, the order the
-		# threads were made in (avmm names none of its threads)
 		c = $0; sub(/^[^(]*\(/, "", c); sub(/\).*$/, "", c); gsub(/[^A-Za-z0-9]/, "_", c)
-		thr[c "+" ($1 - pid)] += ticks($0); next
+		if (c == "worker") { thr[c] += ticks($0); next }  # QEMU pool threads come and go: one sum
+		nt++; tid[nt] = $1 + 0; tcomm[nt] = c; tticks[nt] = ticks($0); next
 	}
 	FILENAME == "/proc/uptime" { out = out " up=" int($1 * 100 + 0.5); next }
 	FILENAME ~ /^\/proc\/[0-9]+\/stat$/ { out = out " cpu=" ticks($0); next }
 	END {
+		# comm#N: the Nth thread of that name in creation (thread id) order;
+		# avmm names none of its threads
+		for (i = 2; i <= nt; i++) {
+			x = tid[i]; y = tcomm[i]; z = tticks[i]
+			for (j = i - 1; j >= 1 && tid[j] > x; j--) { tid[j + 1] = tid[j]; tcomm[j + 1] = tcomm[j]; tticks[j + 1] = tticks[j] }
+			tid[j + 1] = x; tcomm[j + 1] = y; tticks[j + 1] = z
+		}
+		for (i = 1; i <= nt; i++) thr[tcomm[i] "#" (++rank[tcomm[i]])] += tticks[i]
 		for (c in thr) out = out " cpu_" c "=" thr[c]
 		printf "blk-l1: snap %s ux=%d irqline=%d%s\n", tag, ux, irql, out
 	}' "$@" 2>/dev/null

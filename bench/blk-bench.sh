@@ -73,6 +73,28 @@ mkdir -p "$sysroot/usr/lib/aarch64-linux-gnu"
 cp -a "$work/qemu-arm64/usr/lib/aarch64-linux-gnu/." "$sysroot/usr/lib/aarch64-linux-gnu/"
 
 # ---- one L1 boot, every run -------------------------------------------------
+# This machine is shared: what else ran during a test changes its result more
+# than anything measured inside L1 can show (L1 cannot see its vCPUs being
+# preempted).  At each of blkbench's markers, note the host's busy CPU time
+# (/proc/stat) and that of this L1's QEMU, in clock ticks: the summary turns
+# them into the share of the host that other processes took.
+host_watch() {
+	local line l1pid= busy l1
+	# (no tr -d '\r' before this: in a pipe its output is buffered)
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		printf '%s\n' "$line"
+		case $line in
+		"@@B "* | "@@E "*)
+			[ -n "$l1pid" ] || l1pid=$(pgrep -f -n -- "-initrd $work/l1/l1.cpio.gz" || true)
+			busy=$(awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
+			l1=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$l1pid/stat" 2>/dev/null || echo 0)
+			printf 'blk-host: snap %s %s busy=%s l1=%s ncpu=%s up=%s\n' "${line:2:1}" "${line#* }" \
+				"$busy" "$l1" "$(nproc)" "$(awk '{ printf "%d", $1 * 100 }' /proc/uptime)" ;;
+		esac
+	done
+}
+
 nvar=$(echo "$variants" | wc -w)
 ntests=$(echo "${BLK_TESTS:-a,b,c,d,e,f,g}" | tr , '\n' | wc -l)
 # L1 boot, then per run an L2 boot (~60 s nested) and each test with its pauses.
@@ -85,7 +107,7 @@ AVMM_SYSROOT=$sysroot AVMM_L1_DIR=$work/l1 AVMM_L1_NO_TOOLS=1 \
 	--add "$AVMM_REPO/bench/blk-l1.sh:/avmm/bench/blk-l1.sh" \
 	--add "$work/blk-initramfs.cpio.gz:/avmm/build/blk-bench/blk-initramfs.cpio.gz" \
 	--cmd "BLK_TESTS=${BLK_TESTS:-} sh /avmm/bench/blk-l1.sh $rounds $secs $variants" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log"
+	host_watch | tee "$log"
 
 # ---- summary ------------------------------------------------------------------
 grep -q '^blk-l1: done' "$log" || die "the L1 run did not finish (see $log)"

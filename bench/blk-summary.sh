@@ -41,6 +41,15 @@ function per(v, d) { return d > 0 ? sprintf("%.2f", v / d) : "-" }
 	for (k in e) if (k ~ /^cpu_/ && !((vmm, k) in thrseen)) { thrseen[vmm, k] = 1; thr[vmm] = thr[vmm] " " k }
 	next
 }
+/^blk-host: snap B / { delete hb; kv($0, hb); next }
+/^blk-host: snap E / {
+	t = $4; delete he; kv($0, he)
+	# busy and l1 in clock ticks (USER_HZ, 100), up in 1/100 s
+	if (he["up"] > hb["up"]) {
+		others[vmm, t, ++nothers[vmm, t]] = ((he["busy"] - hb["busy"]) - (he["l1"] - hb["l1"])) / ((he["up"] - hb["up"]) * he["ncpu"])
+	}
+	next
+}
 /^blkbench: test=/ && !/error=/ {
 	delete r; kv($0, r); t = r["name"]
 	if (!(t in tseen)) { tseen[t] = 1; torder[++nt] = t }
@@ -119,6 +128,19 @@ END {
 			if (t == "idle") continue
 			for (rr = 0; rr < 64; rr++) if (sum[vm, t, "ux" rr] > 0) line = line sprintf(" %d:%s", rr, per(sum[vm, t, "ux" rr], d))
 			printf "  %-5s %-12s%s\n", vm, t, line
+		}
+	}
+	if (nothers["avmm", torder[1]] > 0) {
+		print "\nhost CPU taken by other processes during each test, % of the host, round by round:"
+		for (i = 1; i <= nt; i++) {
+			t = torder[i]
+			for (v = 1; v <= nv; v++) {
+				vm = vorder[v]; line = ""
+				for (k = 1; k <= nothers[vm, t]; k++) line = line sprintf(" %3.0f", 100 * others[vm, t, k])
+				mline = ""
+				for (k = 1; k <= cnt[vm, t]; k++) mline = mline " " val[vm, t, "m", k]
+				printf "  %-5s %-12s%s   (result:%s)\n", vm, t, line, mline
+			}
 		}
 	}
 	if (errors) printf "(%d test(s) failed: see the log)\n", errors

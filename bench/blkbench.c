@@ -31,7 +31,9 @@
  * line naming "virtio".  Times are CLOCK_MONOTONIC, the guest's own clock.
  * Exit status 0 when every test ran, 1 on an I/O error, 2 on bad usage.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_DIRECT */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -44,8 +44,9 @@ else
 fi
 [ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "$AVMM_CROSS_BUILD/core/avmm missing"
 qemu=$("$AVMM_REPO/tools/fetch-qemu-arm64.sh" "$work/qemu-arm64")
-[ -e "$AVMM_GUEST_DIR/Image" ] && [ -e "$AVMM_GUEST_DIR/busybox" ] ||
+if [ ! -e "$AVMM_GUEST_DIR/Image" ] || [ ! -e "$AVMM_GUEST_DIR/busybox" ]; then
 	"$AVMM_REPO/tools/fetch-guest.sh" "$AVMM_GUEST_DIR"
+fi
 
 # blkbench runs in L2, which has no libraries: static.
 "${AVMM_CROSS_PREFIX}gcc" -std=gnu11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -79,7 +80,7 @@ cp -a "$work/qemu-arm64/usr/lib/aarch64-linux-gnu/." "$sysroot/usr/lib/aarch64-l
 # (/proc/stat) and that of this L1's QEMU, in clock ticks: the summary turns
 # them into the share of the host that other processes took.
 host_watch() {
-	local line l1pid= busy l1
+	local line l1pid='' busy l1
 	# (no tr -d '\r' before this: in a pipe its output is buffered)
 	while IFS= read -r line; do
 		line=${line%$'\r'}

@@ -33,11 +33,12 @@ while [ ! -b "$dev" ] && [ $i -lt 100 ]; do
 done
 if [ -b "$dev" ]; then
 	q=/sys/block/${dev##*/}/queue
-	echo "blk-init: $dev: max_sectors_kb=$(cat $q/max_sectors_kb)" \
-		"max_hw_sectors_kb=$(cat $q/max_hw_sectors_kb) max_segments=$(cat $q/max_segments)" \
-		"max_segment_size=$(cat $q/max_segment_size) nr_requests=$(cat $q/nr_requests)" \
-		"scheduler=$(cat $q/scheduler | tr ' ' ,) write_cache=$(cat $q/write_cache | tr ' ' _)" \
-		"nr_hw_queues=$(ls -d /sys/block/${dev##*/}/mq/* | wc -l)"
+	# shellcheck disable=SC2012 # sysfs names are plain
+	echo "blk-init: $dev: max_sectors_kb=$(cat "$q"/max_sectors_kb)" \
+		"max_hw_sectors_kb=$(cat "$q"/max_hw_sectors_kb) max_segments=$(cat "$q"/max_segments)" \
+		"max_segment_size=$(cat "$q"/max_segment_size) nr_requests=$(cat "$q"/nr_requests)" \
+		"scheduler=$(cat "$q"/scheduler | tr ' ' ,) write_cache=$(cat "$q"/write_cache | tr ' ' _)" \
+		"nr_hw_queues=$(ls -d "/sys/block/${dev##*/}"/mq/* | wc -l)"
 	for d in /sys/bus/virtio/devices/*; do
 		[ "$(cat "$d/device")" = 0x0002 ] && echo "blk-init: virtio-blk features=$(cat "$d/features")"
 	done

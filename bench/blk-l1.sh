@@ -41,7 +41,11 @@ for e in kvm_userspace_exit:reason kvm_irq_line:level; do
 	echo "hist:keys=${e#*:}" >"$tr/events/kvm/${e%:*}/trigger" ||
 		echo "blk-l1: warning: no hist trigger on kvm:${e%:*}"
 done
-echo "blk-l1: kvm counters: $(ls $kvm | grep -v -- - | tr '\n' ' ')"
+names=
+for f in "$kvm"/*; do
+	case ${f##*/} in *-*) ;; *) names="$names ${f##*/}" ;; esac # NNN-FD: per-VM dirs
+done
+echo "blk-l1: kvm counters:$names"
 
 # The scratch disk, on tmpfs (L1's memory), allocated: reads hit real pages.
 dd if=/dev/zero of=$img bs=1M count=256 2>/dev/null || { echo "blk-l1: cannot make $img"; exit 1; }

@@ -1,43 +1,54 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Fetch one program from a Debian arm64 package and exactly the shared
-# libraries its NEEDED entries pull in (recursively), as a tree shaped like
-# the sysroot tools/mkl1.sh reads, so the program can run inside L1
-# (qemu-system-aarch64 for the benchmarks, debugfs for the disk tests).
+# Fetch programs from one Debian arm64 package and exactly the shared
+# libraries their NEEDED entries pull in (recursively), as a tree shaped like
+# the sysroot tools/mkl1.sh reads, so the programs can run inside L1
+# (qemu-system-aarch64 for the benchmarks, debugfs and e2fsck for the disk
+# tests).
 #
 # Libraries the cross toolchain already gives L1 (libc, libm, libgcc_s, ...)
 # are not fetched. A soname is looked up first in the packages already
 # extracted, then in the Depends of the packages in use (a package whose name
 # looks like the soname first), so only packages that provide a needed soname
-# end up in OUT. Only the program is taken from PKG itself, no data files
+# end up in OUT. Only the programs are taken from PKG itself, no data files
 # (QEMU needs none for `-M virt -nodefaults -kernel`: no ROMs or keymaps).
 #
-# Usage: tools/fetch-arm64-bin.sh PKG PATH OUT
-#        PATH: the program inside the package (usr/bin/qemu-system-aarch64)
-# Output: OUT/usr/bin/<name of PATH>, OUT/usr/lib/aarch64-linux-gnu/*.so.*;
-# prints the program's path. Downloads and extracted trees are cached in
-# ${AVMM_CACHE:-~/.cache/avmm}.
+# Usage: tools/fetch-arm64-bin.sh PKG OUT PATH...
+#        PATH: a program inside the package (usr/bin/qemu-system-aarch64)
+# Output: OUT/usr/bin/<name of each PATH>, OUT/usr/lib/aarch64-linux-gnu/*.so.*;
+# prints each program's path, one a line. Downloads and extracted trees are
+# cached in ${AVMM_CACHE:-~/.cache/avmm}.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 3 ] || die "usage: tools/fetch-arm64-bin.sh PKG PATH OUT"
+[ $# -ge 3 ] || die "usage: tools/fetch-arm64-bin.sh PKG OUT PATH..."
 pkg=$1
-path=${2#/}
-out=$3
-prog=$(basename "$path")
+out=$2
+shift 2
+paths=()
+progs=()
+for p in "$@"; do
+	paths+=("${p#/}")
+	progs+=("$(basename "$p")")
+done
 readelf=${AVMM_CROSS_PREFIX}readelf
 need_cmd "$readelf" dpkg-deb apt-cache
 toolchain_libs=/usr/aarch64-linux-gnu/lib
 [ -d "$toolchain_libs" ] || die "$toolchain_libs missing (apt-get install gcc-aarch64-linux-gnu)"
 
-stamp=$out/.deb-$prog
+stamp=$out/.deb-$pkg
 xroot=$AVMM_CACHE/extract/pkgs
 
 ensure_arm64_apt
 main_deb=$(deb_fetch "$pkg:arm64")
-if [ "$(cat "$stamp" 2>/dev/null)" = "$(basename "$main_deb")" ] && [ -z "${AVMM_REFRESH:-}" ] &&
-	[ -x "$out/usr/bin/$prog" ]; then
-	echo "$out/usr/bin/$prog"
+have_all() {
+	local p
+	for p in "${progs[@]}"; do [ -x "$out/usr/bin/$p" ] || return 1; done
+}
+# The stamp also names the programs: a call asking for others rebuilds OUT.
+want="$(basename "$main_deb") ${progs[*]}"
+if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && [ -z "${AVMM_REFRESH:-}" ] && have_all; then
+	printf "$out/usr/bin/%s\n" "${progs[@]}"
 	exit 0
 fi
 
@@ -107,11 +118,13 @@ rm -rf "$out"
 mkdir -p "$out/usr/bin" "$out/usr/lib/aarch64-linux-gnu"
 xmain=$xroot/$(basename "$main_deb" .deb)
 deb_extract "$main_deb" "$xmain"
-[ -x "$xmain/$path" ] || die "$main_deb has no $path"
-cp "$xmain/$path" "$out/usr/bin/"
 extracted[$pkg]=1
 expand "$pkg"
-queue_elf "$out/usr/bin/$prog"
+for p in "${paths[@]}"; do
+	[ -x "$xmain/$p" ] || die "$main_deb has no $p"
+	cp "$xmain/$p" "$out/usr/bin/"
+	queue_elf "$out/usr/bin/$(basename "$p")"
+done
 
 while [ ${#unresolved[@]} -gt 0 ]; do
 	s=${unresolved[0]}
@@ -143,7 +156,7 @@ while [ ${#unresolved[@]} -gt 0 ]; do
 	extract_pkg "$pick"
 done
 
-basename "$main_deb" >"$stamp"
-note "$out: $prog + $(find "$out/usr/lib/aarch64-linux-gnu" -type f | wc -l) libraries" \
+echo "$want" >"$stamp"
+note "$out: ${progs[*]} + $(find "$out/usr/lib/aarch64-linux-gnu" -type f | wc -l) libraries" \
 	"($(for s in "${!have[@]}"; do [ "${have[$s]}" = l1 ] || echo "${owner[$s]}"; done | sort -u | wc -l) packages)"
-echo "$out/usr/bin/$prog"
+printf "$out/usr/bin/%s\n" "${progs[@]}"

@@ -6,5 +6,5 @@
 # Output: OUT/usr/bin/qemu-system-aarch64, OUT/usr/lib/aarch64-linux-gnu/*.so.*
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-exec "$AVMM_REPO/tools/fetch-arm64-bin.sh" qemu-system-arm usr/bin/qemu-system-aarch64 \
-	"${1:-$AVMM_REPO/build/qemu-arm64}"
+exec "$AVMM_REPO/tools/fetch-arm64-bin.sh" qemu-system-arm "${1:-$AVMM_REPO/build/qemu-arm64}" \
+	usr/bin/qemu-system-aarch64

@@ -105,12 +105,15 @@ done
 # Debian's arm64 builds with their libraries (tools/fetch-arm64-bin.sh).
 extra_libdirs=()
 if [ -z "${AVMM_L1_NO_TOOLS:-}" ]; then
-	for t in e2fsprogs:sbin/debugfs e2fsprogs:sbin/e2fsck socat:usr/bin/socat; do
-		p=$(basename "${t#*:}")
-		bin=$("$AVMM_REPO/tools/fetch-arm64-bin.sh" "${t%%:*}" "${t#*:}" "$AVMM_L1_DIR/tools/$p") ||
-			die "fetching the arm64 $p failed (AVMM_L1_NO_TOOLS=1 builds L1 without it)"
-		add_file "$bin" "/usr/bin/$p"
-		extra_libdirs+=("$AVMM_L1_DIR/tools/$p/usr/lib/aarch64-linux-gnu")
+	for t in "e2fsprogs sbin/debugfs sbin/e2fsck" "socat usr/bin/socat"; do
+		read -r pkg progs <<<"$t"
+		# shellcheck disable=SC2086 # progs: one word a program
+		bins=$("$AVMM_REPO/tools/fetch-arm64-bin.sh" "$pkg" "$AVMM_L1_DIR/tools/$pkg" $progs) ||
+			die "fetching the arm64 $progs failed (AVMM_L1_NO_TOOLS=1 builds L1 without them)"
+		for bin in $bins; do
+			add_file "$bin" "/usr/bin/$(basename "$bin")"
+		done
+		extra_libdirs+=("$AVMM_L1_DIR/tools/$pkg/usr/lib/aarch64-linux-gnu")
 	done
 fi
 for a in "${adds[@]}"; do

@@ -14,10 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__APPLE__)
-#include <stdlib.h> /* arc4random_buf */
-#else
-#include <sys/random.h>
+#if !defined(__APPLE__)
+#include <sys/random.h> /* getrandom; macOS has arc4random_buf in stdlib.h */
 #endif
 
 #include "transport.h"

@@ -21,9 +21,9 @@ boot_args() { # MODE SCRIPT -> the boot.cmdline override running SCRIPT
 		"$(printf '%s\n%s\n' "$2" "$KLOG" | base64 | tr -d '\n')"
 }
 
-host_begin() { # IMG: e2fsck's verdict on it (read-only check)
+host_begin() { # IMG [E2FSCK-MODE]: e2fsck's verdict on it (default -n: check only)
 	echo "@@HOST-BEGIN"
-	e2fsck -fn "$1" >/tmp/e2fsck.out 2>&1
+	e2fsck -f"${2:-n}" "$1" >/tmp/e2fsck.out 2>&1
 	echo "e2fsck-rc=$?"
 	sed 's/^/  e2fsck: /' /tmp/e2fsck.out
 }
@@ -84,11 +84,8 @@ sleep 600'
 	wait "$pid"
 	echo "avmm-rc=$?"
 	cat "$log"
-	echo "@@HOST-BEGIN"
 	# e2fsck -p replays the journal, as the next mount would
-	e2fsck -fp "$img" >/tmp/e2fsck.out 2>&1
-	echo "e2fsck-rc=$?"
-	sed 's/^/  e2fsck: /' /tmp/e2fsck.out
+	host_begin "$img" p
 	echo "host-record=$(debugfs -R 'cat /record' "$img" 2>/dev/null)"
 	echo "@@HOST-END"
 	rm -f "$img" "$log"

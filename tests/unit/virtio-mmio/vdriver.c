@@ -78,8 +78,9 @@ void vdrv_queue(struct vdrv *d, unsigned q, uint16_t size)
 	vq->desc = win;
 	vq->avail = win + 16ull * size;
 	vq->used = (vq->avail + 6 + 2ull * size + 3) & ~3ull;
-	uint8_t zero[0x10000] = {0};
-	vdrv_mem_write(d, win, zero, sizeof(zero));
+	ck_assert(win >= d->dev->ram_base &&
+		  win + 0x10000 <= d->dev->ram_base + d->dev->ram_size);
+	memset(d->dev->ram + (win - d->dev->ram_base), 0, 0x10000);
 
 	vdrv_wr(d, VDRV_QSEL, q);
 	vdrv_wr(d, VDRV_QNUM, size);

@@ -221,9 +221,10 @@ EOF2
 # --- Guest kernel modules (the Debian kernel has virtio as modules) ---
 
 # The virtio transport and devices avmm's guests use, and what they need.
-# ext4, jbd2, mbcache and crc32c are built into Debian's cloud kernel.
+# ext4, jbd2, mbcache and crc32c are built into Debian's cloud kernel;
+# virtio_net pulls in net_failover and failover.
 # shellcheck disable=SC2034 # used by the scripts that source this
-AVMM_VIRTIO_MODULES="virtio_mmio virtio_blk virtio_rng virtio_console"
+AVMM_VIRTIO_MODULES="virtio_mmio virtio_blk virtio_rng virtio_console virtio_net"
 
 # guest_modules_dir: lib/modules/<version> of the kernel package that
 # fetch-guest.sh unpacked (AVMM_GUEST_MODULES overrides it).

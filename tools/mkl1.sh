@@ -13,6 +13,8 @@
 #   /avmm/build/guest/{Image,initramfs.cpio.gz}   the L2 Linux, and
 #     initramfs-modules.cpio.gz, rootfs.img       its virtio root disk
 #   /usr/bin/{debugfs,e2fsck,socat}         for the disk tests (Debian arm64)
+#   /lib/modules/*.ko, load.list            L1 kernel modules /init loads: tun
+#                                           (the tap tests' tap devices)
 #   /lib/...                                every shared library they need
 # so `/avmm/bin/avmm -c /avmm/configs/x.ini` resolves the configs' relative
 # paths (../build/guest/Image) exactly as in the source tree.
@@ -116,6 +118,13 @@ if [ -z "${AVMM_L1_NO_TOOLS:-}" ]; then
 		extra_libdirs+=("$AVMM_L1_DIR/tools/$pkg/usr/lib/aarch64-linux-gnu")
 	done
 fi
+# ---- L1 kernel modules: the kernel is the guest's Debian one ------------
+# /init loads them in load.list's order (dependencies first).
+mkdir -p "$root/lib/modules"
+guest_modules_order "$(guest_modules_dir)" tun | while read -r name ko; do
+	module_cat "$ko" >"$root/lib/modules/$name.ko"
+	echo "$name" >>"$root/lib/modules/load.list"
+done
 for a in "${adds[@]}"; do
 	[ -e "${a%%:*}" ] || die "--add: ${a%%:*} does not exist"
 	add_file "${a%%:*}" "${a#*:}"
@@ -167,6 +176,10 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
+while read -r m; do
+	insmod "/lib/modules/$m.ko" || echo "avmm-l1: WARNING: cannot load module $m"
+done </lib/modules/load.list
+ip link set lo up # the net tests' servers listen on L1's loopback
 echo "avmm-l1: up after $(cut -d' ' -f1 /proc/uptime) s (guest clock)"
 if [ -c /dev/kvm ]; then
 	echo "avmm-l1: /dev/kvm present"

@@ -9,6 +9,8 @@
 # to root and adds /dev/console (which an unprivileged caller cannot mknod).
 # /etc/avmm-known is 1 MiB of fixed pseudo-random bytes (SHA-256 in counter
 # mode over "avmm-known"), a file of known content for the disk tests.
+# /etc/udhcpc/default.script (busybox udhcpc's default) applies a DHCP lease:
+# address, default route, /etc/resolv.conf.
 # Batch mode: with avmm.run=<base64 script> on the kernel command line, init
 # runs that script instead of the shell, prints AVMM-L2-STATUS=<rc> and
 # powers off (the disk tests drive the guest this way).
@@ -84,6 +86,31 @@ INIT
 	guest_init_tail "avmm-guest: rootfs init started"
 } >"$root/sbin/init"
 chmod 755 "$root/sbin/init"
+
+mkdir -p "$root/etc/udhcpc"
+cat >"$root/etc/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+# udhcpc calls this with the event in $1 and the lease in the environment
+# (interface, ip, mask as a prefix length, router, dns).
+case $1 in
+deconfig)
+	ip addr flush dev "$interface"
+	ip link set "$interface" up
+	;;
+bound | renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	for r in $router; do
+		ip route replace default via "$r" dev "$interface"
+		break
+	done
+	: >/etc/resolv.conf
+	for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done
+	;;
+esac
+exit 0
+DHCP
+chmod 755 "$root/etc/udhcpc/default.script"
 
 for a in "${adds[@]}"; do
 	src=${a%%:*}

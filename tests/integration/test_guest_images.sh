@@ -124,7 +124,8 @@ $pinit
 X
 $pinit
 Y"
-for m in virtio_ring virtio virtio_mmio virtio_blk virtio_rng virtio_console; do
+for m in virtio_ring virtio virtio_mmio virtio_blk virtio_rng virtio_console failover net_failover \
+	virtio_net; do
 	check "module initramfs has lib/modules/$m.ko" grep -qx "lib/modules/$m.ko" <<<"$mod"
 done
 order=$(gzip -dc "$work/mod.cpio.gz" | cpio -i --quiet --to-stdout lib/modules/load.list 2>/dev/null | tr '\n' ' ')
@@ -133,7 +134,7 @@ order=$(gzip -dc "$work/mod.cpio.gz" | cpio -i --quiet --to-stdout lib/modules/l
 # driver depends on both.
 check "load order puts virtio_ring and virtio first ($order)" \
 	sh -c 'case "$1" in "virtio_ring virtio "* | "virtio virtio_ring "*) ;; *) exit 1 ;; esac &&
-		test "${1#* * }" = "virtio_mmio virtio_blk virtio_rng virtio_console "' sh "$order"
+		test "${1#* * }" = "virtio_mmio virtio_blk virtio_rng virtio_console failover net_failover virtio_net "' sh "$order"
 gzip -dc "$work/mod.cpio.gz" | cpio -i --quiet --to-stdout lib/modules/virtio_blk.ko >"$work/virtio_blk.ko" 2>/dev/null
 elf=$(od -An -tx1 -N20 "$work/virtio_blk.ko" | tr -d ' \n')
 # ELF, 64-bit, little endian, ..., e_machine 0xb7 (AArch64), uncompressed

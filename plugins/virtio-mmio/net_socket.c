@@ -7,8 +7,10 @@
  *  - `unixstream:PATH`: SOCK_STREAM, each frame preceded by its length as
  *    a 4-byte big-endian number (QEMU's -netdev stream, passt).
  * A datagram socket is bound to an address of its own first, or the peer
- * could not answer: on Linux an autobound abstract one, elsewhere
- * PATH.avmm-PID next to the peer's (removed again on close), as vfkit does.
+ * could not answer: key `local = PATH` names it (for a peer that sends to a
+ * fixed address, e.g. QEMU's -netdev dgram remote.path), else on Linux an
+ * autobound abstract one, elsewhere PATH.avmm-PID next to the peer's, as
+ * vfkit does.  A path we bound is removed again on close.
  * Both connect to a peer already listening at PATH, and never block: a
  * stream frame is reassembled across partial reads, and a frame the socket
  * took only part of is finished from the output watch before the next one
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -293,9 +296,29 @@ static void netsock_close(struct netbe *be)
 	free(s);
 }
 
-/* A datagram socket's own address, so that the peer can send to it. */
-static int netsock_bind_local(struct netsock *s, const char *path)
+/* Bind the socket to the file-system path `p` (removed again on close). */
+static int netsock_bind_path(struct netsock *s, const char *p)
 {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+
+	if (strlen(p) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, p, strlen(p) + 1);
+	/* A socket left by an earlier run; never remove anything else. */
+	if (lstat(p, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(p);
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	s->bound = strdup(p);
+	return s->bound ? 0 : -ENOMEM;
+}
+
+/* A datagram socket's own address, so that the peer can send to it. */
+static int netsock_bind_local(struct netsock *s, const char *path, const char *local)
+{
+	if (local)
+		return netsock_bind_path(s, local);
 #if defined(__linux__)
 	(void)path;
 	sa_family_t fam = AF_UNIX; /* address length of the family only: autobind */
@@ -303,15 +326,11 @@ static int netsock_bind_local(struct netsock *s, const char *path)
 		return -errno;
 	return 0;
 #else
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.avmm-%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+	char p[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int n = snprintf(p, sizeof(p), "%s.avmm-%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(p))
 		return -ENAMETOOLONG;
-	unlink(sa.sun_path); /* a stale one of an earlier run with this pid */
-	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	s->bound = strdup(sa.sun_path);
-	return s->bound ? 0 : -ENOMEM;
+	return netsock_bind_path(s, p);
 #endif
 }
 
@@ -345,6 +364,16 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 		return host->cfg_error(dev, key, "'%s': the socket path is longer than %zu bytes",
 				       spec, sizeof(sa.sun_path) - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	const char *local = NULL;
+	if (!stream) {
+		int rc = host->cfg_str(dev, "local", &local);
+		if (rc && rc != -ENOENT)
+			return rc;
+		if (!rc && (!*local || strlen(local) >= sizeof(sa.sun_path)))
+			return host->cfg_error(dev, "local",
+					       "'%s': want a socket path of 1 to %zu bytes", local,
+					       sizeof(sa.sun_path) - 1);
+	}
 
 	struct netsock *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -367,12 +396,14 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 	setsockopt(s->fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
 #endif
 	if (!stream) {
-		int e = netsock_bind_local(s, path);
+		int e = netsock_bind_local(s, path, local);
 		if (e) {
+			netsock_close(&s->be);
+			if (local)
+				return host->cfg_error(dev, "local", "cannot bind %s: %s", local,
+						       strerror(-e));
 			snprintf(err, errlen, "cannot bind a local address for %s: %s", path,
 				 strerror(-e));
-			close(s->fd);
-			free(s);
 			return e;
 		}
 	}

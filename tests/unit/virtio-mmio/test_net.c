@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -912,6 +914,97 @@ END_TEST
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+/* ---- unixgram `local`: a fixed address of our own -------------------------- */
+
+/* The peer at peer_path; the device bound at dir/local-PID.sock. */
+static char local_path[128];
+
+static void setup_local(void)
+{
+	set_peer_path();
+	snprintf(local_path, sizeof(local_path), "%s/local-%ld.sock", dir, (long)getpid());
+	peer = bind_peer(SOCK_DGRAM);
+	snprintf(spec, sizeof(spec), "unixgram:%s", peer_path);
+	const char *kv[] = {"net", spec, "local", local_path, NULL};
+	ck_assert_int_eq(create("net0", kv), 0);
+}
+
+/* A peer that never heard from the device sends to `local`, as QEMU's -netdev dgram does. */
+START_TEST(local_peer_sends_first)
+{
+	struct stat st;
+	ck_assert_int_eq(lstat(local_path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	up(0);
+	uint16_t head = rx_post(BUF, 2048);
+	vdrv_kick(&drv, RXQ);
+	uint8_t f[80], got[80];
+	fill(f, sizeof(f), 3);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, local_path);
+	ck_assert_int_eq(sendto(peer, f, sizeof(f), 0, (struct sockaddr *)&sa, sizeof(sa)),
+			 sizeof(f));
+	vdrv_poll(&drv);
+	uint32_t id, len;
+	ck_assert(vdrv_used(&drv, RXQ, &id, &len));
+	ck_assert_uint_eq(id, head);
+	ck_assert_uint_eq(len, HDR + sizeof(f));
+	vdrv_mem_read(&drv, BUF + HDR, got, sizeof(got));
+	ck_assert_mem_eq(got, f, sizeof(f));
+	/* And what the device sends comes from that address. */
+	tx_send(f, sizeof(f), 1);
+	struct sockaddr_un from;
+	socklen_t fl = sizeof(from);
+	ck_assert_int_eq(recvfrom(peer, got, sizeof(got), MSG_DONTWAIT, (struct sockaddr *)&from,
+				  &fl),
+			 sizeof(f));
+	ck_assert_str_eq(from.sun_path, local_path);
+	/* The device removes the path it bound. */
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	ck_assert_int_eq(lstat(local_path, &st), -1);
+}
+END_TEST
+
+/* A stale socket at `local` is replaced; anything else there is an error, and stays. */
+START_TEST(local_stale_socket_and_file)
+{
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	fake_fini(&dev);
+	/* a socket left behind by a killed run */
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, local_path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	const char *kv[] = {"net", spec, "local", local_path, NULL};
+	ck_assert_int_eq(create("net0", kv), 0);
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	fake_fini(&dev);
+	/* a regular file: refused at the key, and not removed */
+	int f = open(local_path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(f, 0);
+	close(f);
+	ck_assert_int_eq(create("net0", kv), -EINVAL);
+	ck_assert_uint_eq(dev.cfg_errors, 1);
+	ck_assert_msg(!strncmp(dev.last_log, "local: ", 7), "%s", dev.last_log);
+	struct stat st;
+	ck_assert_int_eq(lstat(local_path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	unlink(local_path);
+	/* too long, and on a stream socket it is not a key */
+	char longp[200];
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = 0;
+	fake_fini(&dev);
+	const char *kv2[] = {"net", spec, "local", longp, NULL};
+	ck_assert_int_eq(create("net0", kv2), -EINVAL);
+	ck_assert_msg(!strncmp(dev.last_log, "local: ", 7), "%s", dev.last_log);
+}
+END_TEST
+
 static int free_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -1205,6 +1298,11 @@ int main(void)
 	tcase_add_test(ts, stream_rx_oversized_skipped);
 	tcase_add_test(ts, stream_peer_closed_link_down);
 	suite_add_tcase(s, ts);
+	TCase *tl = tcase_create("local");
+	tcase_add_checked_fixture(tl, setup_local, teardown);
+	tcase_add_test(tl, local_peer_sends_first);
+	tcase_add_test(tl, local_stale_socket_and_file);
+	suite_add_tcase(s, tl);
 #if defined(AVMM_HAVE_SLIRP)
 	TCase *tu = tcase_create("user");
 	tcase_add_checked_fixture(tu, setup_user, teardown);

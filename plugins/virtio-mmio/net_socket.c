@@ -10,7 +10,10 @@
  * could not answer: key `local = PATH` names it (for a peer that sends to a
  * fixed address, e.g. QEMU's -netdev dgram remote.path), else on Linux an
  * autobound abstract one, elsewhere PATH.avmm-PID next to the peer's, as
- * vfkit does.  A path we bound is removed again on close.
+ * vfkit does.  A path we bound is removed again on close.  Without `local`,
+ * the first datagram is vfkit's 4-byte "VFKT", which tells a server that
+ * learns its client from the first datagram (gvproxy --listen-vfkit; older
+ * releases require it) where to send; vmnet-helper drops it.
  * Both connect to a peer already listening at PATH, and never block: a
  * stream frame is reassembled across partial reads, and a frame the socket
  * took only part of is finished from the output watch before the next one
@@ -414,6 +417,12 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 		return host->cfg_error(dev, key,
 				       "cannot connect to %s: %s (start the peer that listens "
 				       "there first)", path, strerror(e));
+	}
+	if (!stream && !local && send(s->fd, "VFKT", 4, NETSOCK_SEND_FLAGS) != 4) {
+		int e = errno;
+		netsock_close(&s->be);
+		return host->cfg_error(dev, key, "cannot send the vfkit handshake to %s: %s", path,
+				       strerror(e));
 	}
 	if (fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) < 0) {
 		int e = errno;

@@ -136,6 +136,10 @@ static void setup_dgram(void)
 	snprintf(spec, sizeof(spec), "unixgram:%s", peer_path);
 	const char *kv[] = {"net", spec, NULL};
 	ck_assert_int_eq(create("net0", kv), 0);
+	/* vfkit's handshake comes first, before any frame */
+	uint8_t m[8];
+	ck_assert_int_eq(recv(peer, m, sizeof(m), MSG_DONTWAIT), 4);
+	ck_assert_mem_eq(m, "VFKT", 4);
 }
 
 static void setup_stream(void)
@@ -927,6 +931,9 @@ static void setup_local(void)
 	snprintf(spec, sizeof(spec), "unixgram:%s", peer_path);
 	const char *kv[] = {"net", spec, "local", local_path, NULL};
 	ck_assert_int_eq(create("net0", kv), 0);
+	/* no handshake: the peer knows where we are */
+	uint8_t m[8];
+	ck_assert_int_eq(recv(peer, m, sizeof(m), MSG_DONTWAIT), -1);
 }
 
 /* A peer that never heard from the device sends to `local`, as QEMU's -netdev dgram does. */

@@ -127,29 +127,31 @@ static struct netstate {
 	uint8_t lenb[4];
 	unsigned len_got;
 	uint64_t left;
-	/* the private directory of the socket, made once per process */
+	/* the private directory of the socket, while the device connects */
 	char dir[64], path[128];
 } net;
 
-static void net_rm_dir(void)
+/*
+ * The socket lives in a fresh private directory only while the device
+ * connects to it: both are removed as soon as it has (net_peer_unlink), so
+ * a crashing input leaves nothing behind.
+ */
+static void net_peer_unlink(void)
 {
-	if (net.path[0])
-		unlink(net.path);
-	if (net.dir[0])
-		rmdir(net.dir);
+	if (!net.dir[0])
+		return;
+	unlink(net.path);
+	rmdir(net.dir);
+	net.dir[0] = 0;
 }
 
 static void net_peer_open(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
-	if (!net.dir[0]) {
-		snprintf(net.dir, sizeof(net.dir), "/tmp/avmm-fuzznet-XXXXXX");
-		FUZZ_CHECK(mkdtemp(net.dir) != NULL);
-		snprintf(net.path, sizeof(net.path), "%s/peer.sock", net.dir);
-		atexit(net_rm_dir);
-	}
-	unlink(net.path);
+	snprintf(net.dir, sizeof(net.dir), "/tmp/avmm-fuzznet-XXXXXX");
+	FUZZ_CHECK(mkdtemp(net.dir) != NULL);
+	snprintf(net.path, sizeof(net.path), "%s/peer.sock", net.dir);
 	strcpy(sa.sun_path, net.path);
 	int fd = socket(AF_UNIX, (net.stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
 	FUZZ_CHECK(fd >= 0);
@@ -471,7 +473,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (t == 1)
 		fake_set(&dev, "chardev", "stdio");
 	char spec[160];
-	memset(&net, 0, offsetof(struct netstate, dir)); /* keep the directory */
+	memset(&net, 0, sizeof(net));
 	net.fd = net.lfd = -1;
 	if (t >= 2) {
 		net.on = true;
@@ -482,10 +484,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fake_set(&dev, "net", spec);
 	}
 	int rc = fuzz_plugin_virtio_mmio.create(&dev, &fakehost, &inst, err, sizeof(err));
+	if (rc)
+		net_peer_unlink();
 	FUZZ_CHECKF(rc == 0, "create: %d %s", rc, err);
 	FUZZ_CHECK(fake_unused_keys(&dev) == 0);
-	if (net.on)
+	if (net.on) {
 		net_peer_attach();
+		net_peer_unlink();
+	}
 
 	while (fuzz_more(&in)) {
 		switch (fuzz_u8(&in) % 14) {
@@ -558,8 +564,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			if (net.fd >= 0 || net.lfd >= 0)
 				net_peer_close();
-			else
+			else {
 				net_peer_open();
+				net_peer_unlink(); /* the device does not come back (link down for good) */
+			}
 			break;
 		case 12:
 			fake_advance(&dev, fuzz_u32(&in));
@@ -593,8 +601,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_plugin_virtio_mmio.destroy(inst);
 	net_peer_close();
-	if (net.on)
-		unlink(net.path);
 	/* Guest errors are expected here; plugin bugs are not (fake_fini traps). */
 	dev.guest_errors = 0;
 	fake_fini(&dev);

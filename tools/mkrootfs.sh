@@ -13,7 +13,8 @@
 # address, default route, /etc/resolv.conf.
 # Batch mode: with avmm.run=<base64 script> on the kernel command line, init
 # runs that script instead of the shell, prints AVMM-L2-STATUS=<rc> and
-# powers off (the disk tests drive the guest this way).
+# powers off (the disk tests drive the guest this way).  Otherwise, with an
+# eth0, init asks for a DHCP lease (udhcpc) before starting the shell.
 # Reproducible: fixed file times (SOURCE_DATE_EPOCH, E2FSPROGS_FAKE_TIME),
 # UUID and directory hash seed.
 # The Debian kernel has virtio as modules: boot it with the initramfs from
@@ -68,6 +69,7 @@ rm -f "$root/sbin/init"
 if [ -c /dev/hvc0 ] && ! grep -qw hvc0 /sys/class/tty/console/active 2>/dev/null; then
 	(while :; do setsid getty -L 0 hvc0 vt100; sleep 1; done) &
 fi
+ip link set lo up
 # Batch mode (see the top of tools/mkrootfs.sh).
 for a in $(cat /proc/cmdline); do
 	case $a in
@@ -82,6 +84,10 @@ for a in $(cat /proc/cmdline); do
 		;;
 	esac
 done
+# Interactive: eth0 by DHCP, in the background if no lease comes at once.
+if [ -e /sys/class/net/eth0 ]; then
+	udhcpc -i eth0 -b -q -t 3 -T 2 >/dev/null 2>&1
+fi
 INIT
 	guest_init_tail "avmm-guest: rootfs init started"
 } >"$root/sbin/init"

@@ -7,34 +7,16 @@
 # prints AVMM-L2-STATUS=<rc> and powers off.  Every guest script ends with
 # its kernel log's line count and trouble lines between @@K2 and @@K3; L1's
 # view of the image afterwards (e2fsck, debugfs) comes between @@HOST-BEGIN
-# and @@HOST-END.
-AVMM=/avmm/bin/avmm
+# and @@HOST-END.  tests/integration/l1-lib.sh (/avmm/tests/lib.sh) has
+# the helpers both this and l1-net.sh use.
+. /avmm/tests/lib.sh
 CFG=/avmm/configs/linux-disk.ini
-KLOG='echo @@K2; dmesg | wc -l; dmesg | grep -E "WARN|BUG|Oops|Call trace"; echo @@K3'
-
-disk_copy() { # NAME -> prints /tmp/NAME.img, a fresh copy of the root disk
-	cp /avmm/build/guest/rootfs.img "/tmp/$1.img" && echo "/tmp/$1.img"
-}
-
-boot_args() { # MODE SCRIPT -> the boot.cmdline override running SCRIPT
-	printf 'boot.cmdline=console=ttyAMA0 quiet root=/dev/vda %s avmm.run=%s' "$1" \
-		"$(printf '%s\n%s\n' "$2" "$KLOG" | base64 | tr -d '\n')"
-}
 
 host_begin() { # IMG [E2FSCK-MODE]: e2fsck's verdict on it (default -n: check only)
 	echo "@@HOST-BEGIN"
 	e2fsck -f"${2:-n}" "$1" >/tmp/e2fsck.out 2>&1
 	echo "e2fsck-rc=$?"
 	sed 's/^/  e2fsck: /' /tmp/e2fsck.out
-}
-
-wait_for() { # FILE PATTERN SECONDS: until PATTERN is in FILE
-	n=0
-	while ! grep -q "$2" "$1" 2>/dev/null; do
-		n=$((n + 1))
-		[ "$n" -le $(($3 * 2)) ] || return 1
-		sleep 0.5
-	done
 }
 
 # Read a file of known content, write two files, use the rng; the image

@@ -8,7 +8,7 @@
 # check wants); linux-shell is interactive on the console.  The Linux
 # scenarios and oot-scratch run avmm with -v: run_integration.py reads
 # info-level lines there (the ID-register note, the plugin's access count).
-# The disk-* scenarios are tests/integration/l1-disk.sh's.
+# The disk-* scenarios are tests/integration/l1-disk.sh's, net-* l1-net.sh's.
 cd /avmm || exit 1
 uptime_cs() { # hundredths of a second since L1 boot
 	read -r up _ </proc/uptime
@@ -36,6 +36,7 @@ for s in "$@"; do
 		/avmm/bin/avmm -v -c /avmm/configs/linux-disk.ini -s vda.path=/tmp/linux-disk.img 2>&1
 		rc=$?; rm -f /tmp/linux-disk.img; (exit $rc) ;;
 	disk-*) timeout 400 sh /avmm/tests/disk.sh "$s" </dev/null 2>&1 ;;
+	net-*) timeout 400 sh /avmm/tests/net.sh "$s" </dev/null 2>&1 ;;
 	l1-kernel-log) # L1's own kernel log after everything else ran
 		k=$(dmesg)
 		echo "lines: $(echo "$k" | wc -l)"

@@ -26,9 +26,10 @@ sys.path.insert(0, HERE)
 from nested import GuestError, Nested, Unexpected  # noqa: E402
 
 DISK = ["disk-rw", "disk-durable", "disk-unsafe", "disk-readonly", "disk-console", "disk-lock"]
+NET = ["net-user", "net-restrict", "net-tap", "net-rxfreeze"]
 SCENARIOS = ["kvm-probe", "hello", "fibonacci", "hang", "abort", "selfbrk", "devices",
              "virtio-hostile", "oot-scratch", "linux-shell", "linux-smp", "linux-disk"] + DISK + \
-    ["l1-kernel-log"]
+    NET + ["l1-kernel-log"]
 # Run by default (and by ctest).  tests/integration/smp-soak.py boots the
 # 2-vCPU machine many times, for the interrupt-line races it once exposed.
 DEFAULT = SCENARIOS
@@ -236,6 +237,8 @@ def batch_check(name, out, rc, t):
               "(the guest's 11 MMIO accesses) at exit", out)
     elif name in DISK:
         disk_check(name, out, rc)
+    elif name in NET:
+        net_check(name, out, rc)
     elif name == LAST:
         m = re.search(r"lines: (\d+)", out)
         check(m and int(m.group(1)) > 20, "L1's dmesg printed (almost) nothing", out)
@@ -332,6 +335,67 @@ def disk_check(name, out, rc):
         second = section(out, "@@SECOND-BEGIN", "@@SECOND-END", "the second avmm")
         want(r"^second-rc=2$", second, "the second avmm on the image exits 2", out)
         want(r"disk-lock\.img", second, "the second avmm's error names the image", out)
+
+
+# virtio-net feature bits (virtio 1.2 5.1.3) in the guest's
+# /sys/class/net/eth0/device/features: one '0'/'1' per bit, bit 0 first.
+NET_FEATURES = {"CSUM": 0, "GUEST_CSUM": 1, "MTU": 3, "MAC": 5, "GUEST_TSO4": 7,
+                "GUEST_TSO6": 8, "HOST_TSO4": 11, "HOST_TSO6": 12, "MRG_RXBUF": 15,
+                "STATUS": 16}
+NET_ALWAYS = ["MTU", "MAC", "MRG_RXBUF", "STATUS"]
+NET_OFFLOADS = ["CSUM", "GUEST_CSUM", "GUEST_TSO4", "GUEST_TSO6", "HOST_TSO4", "HOST_TSO6"]
+
+
+def net_features(out, want_on, want_off):
+    f = want(r"^features=([01]{64})$", out, "the guest's virtio-net features", out).group(1)
+    bad = ["%s=%s" % (n, f[NET_FEATURES[n]]) for n in want_on if f[NET_FEATURES[n]] != "1"] + \
+        ["%s=%s" % (n, f[NET_FEATURES[n]]) for n in want_off if f[NET_FEATURES[n]] != "0"]
+    check(not bad, "negotiated virtio-net features: %s (want on: %s; off: %s)"
+          % (", ".join(bad), ", ".join(want_on), ", ".join(want_off) or "-"), out)
+
+
+def net_check(name, out, rc):
+    """tests/integration/l1-net.sh's scenarios."""
+    check(rc == 0, "net.sh exit status %d" % rc, out)
+    want(r"^avmm-guest: rootfs init started \(batch\)$", out, "L2 booted from the disk", out)
+    l2_batch_log(out, bool(HOST_KEEPS_GIC.search(out)))
+    host = section(out, "@@HOST-BEGIN", "@@HOST-END", "what L1 saw")
+    known = known_sha256()
+    want(r"^AVMM-L2-STATUS=0$", out, "the guest script", out)
+    want(r"^avmm-rc=0$", host, "avmm's exit status after poweroff", out)
+    if name in ("net-user", "net-restrict", "net-tap"):
+        # The guest served L1: a short page and the 1 MiB file (segmented on tap).
+        want(r"^host-got=guest-served-42$", host, "L1 fetched the guest's page", out)
+        want(r"^host-big=%s  -$" % known, host, "L1 fetched the guest's 1 MiB file", out)
+        want(r"^STOP-2-SEEN$", out, "L1 reached the guest's port 7", out)
+    if name in ("net-user", "net-restrict"):
+        want(r"^dhcp-rc=0$", out, "udhcpc got a lease", out)
+        want(r"^\s*inet 10\.0\.2\.15/24 ", out, "the guest's DHCP address", out)
+        net_features(out, NET_ALWAYS, NET_OFFLOADS)
+    if name == "net-user":
+        # (restricted, libslirp's DHCP offers neither a router nor DNS)
+        want(r"^default via 10\.0\.2\.2 dev eth0", out, "the default route from DHCP", out)
+        want(r"^nameserver 10\.0\.2\.3$", out, "the DNS server from DHCP", out)
+        want(r"^wget-rc=0$", out, "the guest fetched L1's file through the gateway", out)
+        want(r"^%s  /run/k$" % known, out, "sha256 of the file the guest fetched", out)
+        want(r"^dns-queries-seen=[1-9]\d*$", host, "slirp forwarded a DNS query to L1's "
+             "resolver", out)
+    elif name == "net-restrict":
+        want(r"^wget-rc=[1-9]\d*$", out, "restrict = on: the guest's fetch from L1 fails", out)
+    elif name == "net-tap":
+        want(r"^wget-rc=0$", out, "the guest fetched from L1's tap address", out)
+        want(r"^%s  /run/k$" % known, out, "sha256 of the file the guest fetched", out)
+        net_features(out, NET_ALWAYS + NET_OFFLOADS, [])
+    elif name == "net-rxfreeze":
+        want(r"^wget1-rc=0$", out, "the first fetch over tap", out)
+        want(r"^flooded: ", host, "L1 flooded the guest", out)
+        m = want(r"^rx-while-down=(\d+)$", out, "frames taken while eth0 was down", out)
+        # The device filled what the queue had posted (256 entries) and then
+        # had to wait: well over a hundred frames arrived while down.
+        check(int(m.group(1)) >= 128, "only %s frames reached the guest while eth0 was down, "
+              "want >= 128 (did the flood happen?)" % m.group(1), out)
+        want(r"^wget2-rc=0$", out, "traffic flows again after the guest refilled", out)
+        want(r"^%s  /run/k2$" % known, out, "sha256 of the file fetched after the freeze", out)
 
 
 def l2_kernel_log(g, ended, gic_allowed, when):
@@ -444,7 +508,9 @@ def run_all(names, build, timeout):
     t0 = time.monotonic()
     g = Nested(cmd, timeout=timeout, build=build,
                extra=["--add", script + ":/avmm/tests/scenarios.sh",
-                      "--add", os.path.join(HERE, "l1-disk.sh") + ":/avmm/tests/disk.sh"],
+                      "--add", os.path.join(HERE, "l1-lib.sh") + ":/avmm/tests/lib.sh",
+                      "--add", os.path.join(HERE, "l1-disk.sh") + ":/avmm/tests/disk.sh",
+                      "--add", os.path.join(HERE, "l1-net.sh") + ":/avmm/tests/net.sh"],
                log=os.environ.get("AVMM_CONSOLE_LOG"))
     with g:
         try:
@@ -470,7 +536,7 @@ def run_all(names, build, timeout):
                     detail = linux_shell(g, name, begin, *LINUX[name])
                 else:
                     m = g.expect(r"@@SCENARIO-END %s rc=(\d+) t=([0-9.]+)@@" % re.escape(name),
-                                 180)
+                                 420)
                     out = g.buf[begin:m.start()]
                     batch_check(name, out, int(m.group(1)), float(m.group(2)))
                     detail = "rc %s" % m.group(1)

@@ -1,0 +1,186 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs inside L1 (as /avmm/tests/net.sh SCENARIO): the virtio-net scenarios
+# of configs/linux-net.ini; run_integration.py checks the output.  L1 has no
+# network device, so every peer is in L1: its loopback through user
+# networking (slirp's 10.0.2.2), a tap device with an address, or a QEMU
+# guest on a unix socket.  Each scenario boots L2 from its own copy of the
+# root disk in batch mode (l1-lib.sh); the guest prints what it saw, and
+# L1's side comes between @@HOST-BEGIN and @@HOST-END.
+. /avmm/tests/lib.sh
+CFG=/avmm/configs/linux-net.ini
+WWW=/tmp/www
+
+# Every wget runs under timeout: Debian's static busybox 1.35 wget crashed
+# (SIGSEGV) with its own -T here.
+# L1's web server: the root disk's known file (1 MiB) at /known.
+www_start() { # ADDR:PORT
+	mkdir -p $WWW
+	[ -s $WWW/known ] ||
+		debugfs -R 'cat /etc/avmm-known' /avmm/build/guest/rootfs.img >$WWW/known 2>/dev/null
+	httpd -f -v -p "$1" -h $WWW >"/tmp/httpd-$1.log" 2>&1 &
+	echo $! >"/tmp/httpd-$1.pid"
+}
+
+www_stop() { # ADDR:PORT: stop it, and print the requests it logged
+	kill "$(cat "/tmp/httpd-$1.pid")" 2>/dev/null
+	wait "$(cat "/tmp/httpd-$1.pid")" 2>/dev/null
+	sed "s/^/httpd: /" "/tmp/httpd-$1.log"
+	rm -f "/tmp/httpd-$1.pid" "/tmp/httpd-$1.log"
+}
+
+# A config of linux-net.ini's machine with net0's backend keys replaced by
+# KEY = VALUE lines (in configs/, so that its relative paths still resolve).
+net_cfg() { # NAME LINE...
+	out=/avmm/configs/test-$1.ini
+	shift
+	sed -e '/^hostfwd = /d' -e '/^net = user$/d' $CFG >"$out"
+	for l in "$@"; do echo "$l" >>"$out"; done
+	echo "$out"
+}
+
+# The guest: what it fetched, then its own web server; it waits until L1
+# connects to its port 7 (through hostfwd or the tap), so that L1 has
+# fetched from it first.  $1: the URL of L1's known file.
+guest_serve() {
+	cat <<EOF
+echo "features=\$(cat /sys/class/net/eth0/device/features)"
+timeout 30 wget -q -O /run/k $1; echo "wget-rc=\$?"
+sha256sum /run/k
+mkdir /run/www; echo "guest-served-\$((6*7))" >/run/www/hello
+dd if=/etc/avmm-known of=/run/www/big bs=64k 2>/dev/null
+httpd -p 80 -h /run/www && echo "SERVING-\$((1+1))"
+nc -l -p 7 >/dev/null; echo "STOP-\$((1+1))-SEEN"
+EOF
+}
+
+# L1 fetches from the guest (hello, and the 1 MiB file), then lets it finish.
+host_fetch() { # LOG HOST HTTP-PORT STOP-PORT
+	if wait_for "$1" "SERVING-2" 240; then
+		echo "host-got=$(timeout 30 wget -q -O - "http://$2:$3/hello")"
+		echo "host-big=$(timeout 60 wget -q -O - "http://$2:$3/big" | sha256sum)"
+		echo stop | nc -w 5 "$2" "$4"
+	else
+		echo "the guest never served (no SERVING-2 within 240 s)"
+	fi
+}
+
+finish() { # PID LOG IMG: wait for the guest to power off (or kill it), print its log
+	wait_for "$2" "AVMM-L2-STATUS" 120 || { echo "no AVMM-L2-STATUS: killing avmm"; kill "$1"; }
+	wait "$1"
+	echo "avmm-rc=$?"
+	echo "@@HOST-END"
+	cat "$2"
+	rm -f "$2" "$3"
+}
+
+# User networking: DHCP, DNS forwarding, a fetch from L1's loopback through
+# the gateway, and L1 reaching the guest's server through hostfwd.  With
+# restrict = on the fetch must fail and the forwarded ports still work.
+net_user() { # SCENARIO RESTRICT
+	img=$(disk_copy "$1") || return 1
+	log=/tmp/$1.log
+	www_start 127.0.0.1:8080
+	# slirp forwards the guest's DNS queries to L1's resolver: a listener
+	# that records them (it answers nothing).
+	echo "nameserver 127.0.0.1" >/etc/resolv.conf
+	socat -u UDP-RECV:53,bind=127.0.0.1 OPEN:/tmp/dns.q,creat,append &
+	dns=$!
+	g='udhcpc -i eth0 -n -q -t 5 -T 3 >/dev/null 2>&1; echo "dhcp-rc=$?"
+ip addr show dev eth0 | grep "inet "
+ip route | grep default
+grep nameserver /etc/resolv.conf
+timeout 10 nslookup avmm-dns-probe.test >/dev/null 2>&1
+'"$(guest_serve http://10.0.2.2:8080/known)"
+	$AVMM -v -c $CFG -s "vda.path=$img" -s "net0.restrict=$2" \
+		-s "net0.hostfwd=tcp:127.0.0.1:2280-:80 tcp::2207-:7" \
+		-s "$(boot_args rw "$g")" >"$log" 2>&1 &
+	pid=$!
+	echo "@@HOST-BEGIN"
+	host_fetch "$log" 127.0.0.1 2280 2207
+	www_stop 127.0.0.1:8080
+	kill $dns 2>/dev/null
+	echo "dns-queries-seen=$(grep -c avmm-dns-probe /tmp/dns.q)"
+	rm -f /tmp/dns.q /etc/resolv.conf
+	finish $pid "$log" "$img"
+}
+
+# A tap device in L1 with an address: the guest configures its own, and
+# each side fetches from the other's server.
+TAP_L1=192.168.77.1
+TAP_GUEST=192.168.77.2
+TAP_MAC=02:00:00:77:00:02
+tap_up() {
+	tunctl -t tap0 >/dev/null && ip addr add $TAP_L1/24 dev tap0 && ip link set tap0 up
+}
+tap_down() {
+	tunctl -d tap0 >/dev/null
+}
+
+net_tap() {
+	img=$(disk_copy net-tap) || return 1
+	log=/tmp/net-tap.log
+	tap_up || { echo "cannot set up tap0"; return 1; }
+	www_start $TAP_L1:8081
+	cfg=$(net_cfg net-tap "net = tap:tap0" "mac = $TAP_MAC")
+	g="ip addr add $TAP_GUEST/24 dev eth0; ip link set eth0 up
+$(guest_serve http://$TAP_L1:8081/known)"
+	$AVMM -v -c "$cfg" -s "vda.path=$img" -s "$(boot_args rw "$g")" >"$log" 2>&1 &
+	pid=$!
+	echo "@@HOST-BEGIN"
+	host_fetch "$log" $TAP_GUEST 80 7
+	www_stop $TAP_L1:8081
+	finish $pid "$log" "$img"
+	tap_down
+	rm -f "$cfg"
+}
+
+# RX freeze: the guest takes eth0 down, which stops its driver refilling
+# the receive queue (the buffers stay posted: the device is not reset),
+# while L1 floods it with more frames than the queue holds; then eth0 comes
+# up again, and traffic must flow.  The guest cannot tell L1 when the flood
+# is over (its link is down): it waits 40 s, several times what the flood
+# takes.
+net_rxfreeze() {
+	img=$(disk_copy net-rxfreeze) || return 1
+	log=/tmp/net-rxfreeze.log
+	tap_up || { echo "cannot set up tap0"; return 1; }
+	www_start $TAP_L1:8081
+	cfg=$(net_cfg net-rxfreeze "net = tap:tap0" "mac = $TAP_MAC")
+	g="ip addr add $TAP_GUEST/24 dev eth0; ip link set eth0 up
+r() { cat /sys/class/net/eth0/statistics/rx_packets; }
+timeout 30 wget -q -O /run/k http://$TAP_L1:8081/known; echo \"wget1-rc=\$?\"
+ip link set eth0 down; a=\$(r); echo \"RX-STOPPED-\$((1+1))\"
+sleep 40
+ip link set eth0 up; sleep 2; b=\$(r); echo \"rx-while-down=\$((b-a))\"
+timeout 30 wget -q -O /run/k2 http://$TAP_L1:8081/known; echo \"wget2-rc=\$?\"
+sha256sum /run/k2"
+	$AVMM -v -c "$cfg" -s "vda.path=$img" -s "$(boot_args rw "$g")" >"$log" 2>&1 &
+	pid=$!
+	echo "@@HOST-BEGIN"
+	if wait_for "$log" "RX-STOPPED-2" 240; then
+		# the guest answers no ARP now: tell L1 where it is
+		ip neigh replace $TAP_GUEST lladdr $TAP_MAC dev tap0
+		# 4 MiB of UDP in 1 KiB datagrams: thousands of frames, far more
+		# than the 256 buffers of the receive queue
+		dd if=/dev/zero bs=1024 count=4096 2>/dev/null |
+			socat -u -b 1024 STDIN UDP-SENDTO:$TAP_GUEST:9
+		echo "flooded: tap0 tx_packets=$(cat /sys/class/net/tap0/statistics/tx_packets)" \
+			"tx_dropped=$(cat /sys/class/net/tap0/statistics/tx_dropped)"
+	else
+		echo "the guest never stopped (no RX-STOPPED-2 within 240 s)"
+	fi
+	wait_for "$log" "AVMM-L2-STATUS" 180
+	www_stop $TAP_L1:8081
+	finish $pid "$log" "$img"
+	tap_down
+	rm -f "$cfg"
+}
+
+case $1 in
+net-user) net_user net-user off ;;
+net-restrict) net_user net-restrict on ;;
+net-tap) net_tap ;;
+net-rxfreeze) net_rxfreeze ;;
+*) echo "net.sh: unknown scenario '$1'"; exit 1 ;;
+esac

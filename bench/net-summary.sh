@@ -75,7 +75,8 @@ END {
 	if (!nb) { print "net-summary: no counted runs"; exit 1 }
 	for (bi = 1; bi <= nb; bi++) {
 		be = border[bi]
-		if (!(("avmm", be) in seen) || !(("qemu", be) in seen)) { printf "\nnet=%s: no complete avmm and qemu runs\n", be; continue }
+		if (!(("avmm", be) in seen) || !(("qemu", be) in seen) || !cnt["avmm", be, torder[1]] || !cnt["qemu", be, torder[1]])
+			printf "\nnet=%s: not both VMMs ran (a VMM without results shows 0)\n", be
 		printf "\nnet=%s (medians of %d|%d runs; ratio: of the medians, paired: median of the rounds\x27 avmm/QEMU)\n", be, cnt["avmm", be, torder[1]], cnt["qemu", be, torder[1]]
 		printf "%-6s %10s %10s %7s %7s  %-6s %-15s %s\n", "test", "avmm", "QEMU", "ratio", "paired", "unit", "p50 us a|Q", "p99 us a|Q"
 		for (i = 1; i <= nt; i++) {

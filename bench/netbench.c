@@ -7,6 +7,7 @@
  *   netbench server [-1] [-m NAME] [-p SECONDS] PORT
  *   netbench client [-q] [-w SECONDS] [-d SECONDS] [-p SECONDS] [-s BYTES]
  *            HOST PORT NAME send|rr
+ *   netbench idle [-d SECONDS] [-p SECONDS] NAME
  *
  * The client connects, sends a 16-byte request (magic, operation, size,
  * seconds) and then
@@ -30,6 +31,9 @@
  * each, so that a watcher of the console (bench/net-l1.sh) can read its
  * counters while the link is quiet; -q leaves the markers and pauses out,
  * -w waits that long before connecting.
+ *
+ * idle does nothing for -d seconds between its markers and prints
+ * "netbench: test=NAME op=idle secs= [irqs= pkts=]": the background.
  *
  * The server serves connections one after the other, forever, or with -1
  * one and exits; with -m NAME it prints the markers around that connection
@@ -492,6 +496,38 @@ static int do_client(int argc, char **argv)
 	return rc;
 }
 
+static int do_idle(int argc, char **argv)
+{
+	struct nb_counts b, e;
+	double secs = 10, t0;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "d:p:")) != -1) {
+		switch (opt) {
+		case 'd': secs = atof(optarg); break;
+		case 'p': pause_secs = atof(optarg); break;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "usage: netbench idle [-d S] [-p S] NAME\n");
+		return 2;
+	}
+	marker("B", argv[optind]);
+	sleep_secs(pause_secs);
+	read_counts(&b);
+	t0 = now();
+	sleep_secs(secs);
+	read_counts(&e);
+	t0 = now() - t0;
+	marker("E", argv[optind]);
+	sleep_secs(pause_secs);
+	printf("netbench: test=%s op=idle secs=%.3f", argv[optind], t0);
+	print_counts(&b, &e);
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -500,6 +536,8 @@ int main(int argc, char **argv)
 		return do_server(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "client"))
 		return do_client(argc - 1, argv + 1);
-	fprintf(stderr, "usage: netbench server|client ... (see bench/netbench.c)\n");
+	if (argc >= 2 && !strcmp(argv[1], "idle"))
+		return do_idle(argc - 1, argv + 1);
+	fprintf(stderr, "usage: netbench server|client|idle ... (see bench/netbench.c)\n");
 	return 2;
 }

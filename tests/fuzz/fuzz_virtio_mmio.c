@@ -193,6 +193,10 @@ static void net_peer_attach(void)
 				&net.devaddr_len) == 0 &&
 		    net.devaddr.sun_family == AF_UNIX) {
 			connect(net.fd, (struct sockaddr *)&net.devaddr, net.devaddr_len);
+			/* vfkit's handshake comes first, before any frame */
+			uint8_t m[8];
+			FUZZ_CHECK(recv(net.fd, m, sizeof(m), MSG_DONTWAIT) == 4);
+			FUZZ_CHECK(!memcmp(m, "VFKT", 4));
 			return;
 		}
 	}

@@ -3,8 +3,7 @@
 # Runs inside L1 (as /avmm/tests/net.sh SCENARIO): the virtio-net scenarios
 # of configs/linux-net.ini; run_integration.py checks the output.  L1 has no
 # network device, so every peer is in L1: its loopback through user
-# networking (slirp's 10.0.2.2), a tap device with an address, or a QEMU
-# guest on a unix socket.  Each scenario boots L2 from its own copy of the
+# networking (slirp's 10.0.2.2).  Each scenario boots L2 from its own copy of the
 # root disk in batch mode (l1-lib.sh); the guest prints what it saw, and
 # L1's side comes between @@HOST-BEGIN and @@HOST-END.
 . /avmm/tests/lib.sh
@@ -40,7 +39,7 @@ net_cfg() { # NAME LINE...
 }
 
 # The guest: what it fetched, then its own web server; it waits until L1
-# connects to its port 7 (through hostfwd or the tap), so that L1 has
+# connects to its port 7 (through hostfwd), so that L1 has
 # fetched from it first.  $1: the URL of L1's known file.
 guest_serve() {
 	cat <<EOF
@@ -105,36 +104,6 @@ timeout 10 nslookup avmm-dns-probe.test >/dev/null 2>&1
 	finish $pid "$log" "$img"
 }
 
-# A tap device in L1 with an address: the guest configures its own, and
-# each side fetches from the other's server.
-TAP_L1=192.168.77.1
-TAP_GUEST=192.168.77.2
-TAP_MAC=02:00:00:77:00:02
-tap_up() {
-	tunctl -t tap0 >/dev/null && ip addr add $TAP_L1/24 dev tap0 && ip link set tap0 up
-}
-tap_down() {
-	tunctl -d tap0 >/dev/null
-}
-
-net_tap() {
-	img=$(disk_copy net-tap) || return 1
-	log=/tmp/net-tap.log
-	tap_up || { echo "cannot set up tap0"; return 1; }
-	www_start $TAP_L1:8081
-	cfg=$(net_cfg net-tap "net = tap:tap0" "mac = $TAP_MAC")
-	g="ip addr add $TAP_GUEST/24 dev eth0; ip link set eth0 up
-$(guest_serve http://$TAP_L1:8081/known)"
-	$AVMM -v -c "$cfg" -s "vda.path=$img" -s "$(boot_args rw "$g")" >"$log" 2>&1 &
-	pid=$!
-	echo "@@HOST-BEGIN"
-	host_fetch "$log" $TAP_GUEST 80 7
-	www_stop $TAP_L1:8081
-	finish $pid "$log" "$img"
-	tap_down
-	rm -f "$cfg"
-}
-
 # RX freeze: the guest takes eth0 down, which stops its driver refilling
 # the receive queue (the buffers stay posted: the device is not reset),
 # while L1 floods it with more frames than the queue holds; then eth0 comes
@@ -144,43 +113,36 @@ $(guest_serve http://$TAP_L1:8081/known)"
 net_rxfreeze() {
 	img=$(disk_copy net-rxfreeze) || return 1
 	log=/tmp/net-rxfreeze.log
-	tap_up || { echo "cannot set up tap0"; return 1; }
-	www_start $TAP_L1:8081
-	cfg=$(net_cfg net-rxfreeze "net = tap:tap0" "mac = $TAP_MAC")
-	g="ip addr add $TAP_GUEST/24 dev eth0; ip link set eth0 up
+	www_start 127.0.0.1:8080
+	g='udhcpc -i eth0 -n -q -t 5 -T 3 >/dev/null 2>&1; echo "dhcp-rc=$?"
 r() { cat /sys/class/net/eth0/statistics/rx_packets; }
-timeout 30 wget -q -O /run/k http://$TAP_L1:8081/known; echo \"wget1-rc=\$?\"
-ip link set eth0 down; a=\$(r); echo \"RX-STOPPED-\$((1+1))\"
+timeout 30 wget -q -O /run/k http://10.0.2.2:8080/known; echo "wget1-rc=$?"
+ip link set eth0 down; a=$(r); echo "RX-STOPPED-$((1+1))"
 sleep 40
-ip link set eth0 up; sleep 2; b=\$(r); echo \"rx-while-down=\$((b-a))\"
-timeout 30 wget -q -O /run/k2 http://$TAP_L1:8081/known; echo \"wget2-rc=\$?\"
-sha256sum /run/k2"
-	$AVMM -v -c "$cfg" -s "vda.path=$img" -s "$(boot_args rw "$g")" >"$log" 2>&1 &
+ip link set eth0 up; sleep 2; b=$(r); echo "rx-while-down=$((b-a))"
+timeout 30 wget -q -O /run/k2 http://10.0.2.2:8080/known; echo "wget2-rc=$?"
+sha256sum /run/k2'
+	$AVMM -v -c $CFG -s "vda.path=$img" -s "net0.hostfwd=udp::2209-:9" \
+		-s "$(boot_args rw "$g")" >"$log" 2>&1 &
 	pid=$!
 	echo "@@HOST-BEGIN"
 	if wait_for "$log" "RX-STOPPED-2" 240; then
-		# the guest answers no ARP now: tell L1 where it is
-		ip neigh replace $TAP_GUEST lladdr $TAP_MAC dev tap0
-		# 4 MiB of UDP in 1 KiB datagrams: thousands of frames, far more
-		# than the 256 buffers of the receive queue
+		# 4 MiB of UDP in 1 KiB datagrams through hostfwd: thousands of
+		# frames, far more than the 256 buffers of the receive queue
 		dd if=/dev/zero bs=1024 count=4096 2>/dev/null |
-			socat -u -b 1024 STDIN UDP-SENDTO:$TAP_GUEST:9
-		echo "flooded: tap0 tx_packets=$(cat /sys/class/net/tap0/statistics/tx_packets)" \
-			"tx_dropped=$(cat /sys/class/net/tap0/statistics/tx_dropped)"
+			socat -u -b 1024 STDIN UDP-SENDTO:127.0.0.1:2209
+		echo "flooded"
 	else
 		echo "the guest never stopped (no RX-STOPPED-2 within 240 s)"
 	fi
 	wait_for "$log" "AVMM-L2-STATUS" 180
-	www_stop $TAP_L1:8081
+	www_stop 127.0.0.1:8080
 	finish $pid "$log" "$img"
-	tap_down
-	rm -f "$cfg"
 }
 
 case $1 in
 net-user) net_user net-user off ;;
 net-restrict) net_user net-restrict on ;;
-net-tap) net_tap ;;
 net-rxfreeze) net_rxfreeze ;;
 *) echo "net.sh: unknown scenario '$1'"; exit 1 ;;
 esac

@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 from nested import GuestError, Nested, Unexpected  # noqa: E402
 
 DISK = ["disk-rw", "disk-durable", "disk-unsafe", "disk-readonly", "disk-console", "disk-lock"]
-NET = ["net-user", "net-restrict", "net-tap", "net-rxfreeze"]
+NET = ["net-user", "net-restrict", "net-rxfreeze"]
 SCENARIOS = ["kvm-probe", "hello", "fibonacci", "hang", "abort", "selfbrk", "devices",
              "virtio-hostile", "oot-scratch", "linux-shell", "linux-smp", "linux-disk"] + DISK + \
     NET + ["l1-kernel-log"]
@@ -363,8 +363,8 @@ def net_check(name, out, rc):
     known = known_sha256()
     want(r"^AVMM-L2-STATUS=0$", out, "the guest script", out)
     want(r"^avmm-rc=0$", host, "avmm's exit status after poweroff", out)
-    if name in ("net-user", "net-restrict", "net-tap"):
-        # The guest served L1: a short page and the 1 MiB file (segmented on tap).
+    if name in ("net-user", "net-restrict"):
+        # The guest served L1: a short page and the 1 MiB file.
         want(r"^host-got=guest-served-42$", host, "L1 fetched the guest's page", out)
         want(r"^host-big=%s  -$" % known, host, "L1 fetched the guest's 1 MiB file", out)
         want(r"^STOP-2-SEEN$", out, "L1 reached the guest's port 7", out)
@@ -382,12 +382,8 @@ def net_check(name, out, rc):
              "resolver", out)
     elif name == "net-restrict":
         want(r"^wget-rc=[1-9]\d*$", out, "restrict = on: the guest's fetch from L1 fails", out)
-    elif name == "net-tap":
-        want(r"^wget-rc=0$", out, "the guest fetched from L1's tap address", out)
-        want(r"^%s  /run/k$" % known, out, "sha256 of the file the guest fetched", out)
-        net_features(out, NET_ALWAYS + NET_OFFLOADS, [])
     elif name == "net-rxfreeze":
-        want(r"^wget1-rc=0$", out, "the first fetch over tap", out)
+        want(r"^wget1-rc=0$", out, "the first fetch through the gateway", out)
         want(r"^flooded: ", host, "L1 flooded the guest", out)
         m = want(r"^rx-while-down=(\d+)$", out, "frames taken while eth0 was down", out)
         # The device filled what the queue had posted (256 entries) and then

@@ -14,7 +14,7 @@
 #     initramfs-modules.cpio.gz, rootfs.img       its virtio root disk
 #   /usr/bin/{debugfs,e2fsck,socat}         for the disk tests (Debian arm64)
 #   /lib/modules/*.ko, load.list            L1 kernel modules /init loads: tun
-#                                           (the tap tests' tap devices)
+#                                           (bench/net-bench.sh's tap0)
 #   /lib/...                                every shared library they need
 # so `/avmm/bin/avmm -c /avmm/configs/x.ini` resolves the configs' relative
 # paths (../build/guest/Image) exactly as in the source tree.

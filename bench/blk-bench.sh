@@ -19,6 +19,7 @@
 #   BLK_BENCH_NO_BUILD=1 do not rebuild avmm (use build-aarch64 as it is)
 set -euo pipefail
 . "$(dirname "$0")/../tools/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 rounds=${1:-1}
 secs=${2:-5}
@@ -48,54 +49,13 @@ if [ ! -e "$AVMM_GUEST_DIR/Image" ] || [ ! -e "$AVMM_GUEST_DIR/busybox" ]; then
 	"$AVMM_REPO/tools/fetch-guest.sh" "$AVMM_GUEST_DIR"
 fi
 
-# blkbench runs in L2, which has no libraries: static.
-"${AVMM_CROSS_PREFIX}gcc" -std=gnu11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Werror -static -o "$work/blkbench" "$AVMM_REPO/bench/blkbench.c" ||
-	die "building bench/blkbench.c failed (static: needs the cross toolchain's libc.a)"
-
-# The L2 initramfs: the virtio-modules one, and a second archive appended (the
-# kernel unpacks concatenated archives) with /bench/init and /bench/blkbench.
-"$AVMM_REPO/tools/mkinitramfs.sh" "$AVMM_GUEST_DIR" --modules virtio -o "$work/l2-modules.cpio.gz"
-rm -rf "$work/l2-add"
-mkdir -p "$work/l2-add/bench"
-install -m 755 "$AVMM_REPO/bench/blk-init.sh" "$work/l2-add/bench/init"
-install -m 755 "$work/blkbench" "$work/l2-add/bench/blkbench"
-{
-	cat "$work/l2-modules.cpio.gz"
-	(cd "$work/l2-add" && find bench | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n
-} >"$work/blk-initramfs.cpio.gz"
-
-# mkl1.sh resolves every ELF's libraries from the sysroot: give it one with
-# QEMU's libraries next to avmm's (as bench/boot-time.sh does).
-sysroot=$work/sysroot
-rm -rf "$sysroot"
-cp -a "$AVMM_SYSROOT" "$sysroot"
-mkdir -p "$sysroot/usr/lib/aarch64-linux-gnu"
-cp -a "$work/qemu-arm64/usr/lib/aarch64-linux-gnu/." "$sysroot/usr/lib/aarch64-linux-gnu/"
+# blkbench runs in L2 (static); its initramfs is the virtio-modules one plus
+# /bench/init and /bench/blkbench.
+bench_static blkbench "$work"
+bench_l2_initramfs "$work" "$AVMM_REPO/bench/blk-init.sh" blkbench "$work/blk-initramfs.cpio.gz"
+sysroot=$(bench_sysroot "$work")
 
 # ---- one L1 boot, every run -------------------------------------------------
-# This machine is shared: what else ran during a test changes its result more
-# than anything measured inside L1 can show (L1 cannot see its vCPUs being
-# preempted).  At each of blkbench's markers, note the host's busy CPU time
-# (/proc/stat) and that of this L1's QEMU, in clock ticks: the summary turns
-# them into the share of the host that other processes took.
-host_watch() {
-	local line l1pid='' busy l1
-	# (no tr -d '\r' before this: in a pipe its output is buffered)
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		printf '%s\n' "$line"
-		case $line in
-		"@@B "* | "@@E "*)
-			[ -n "$l1pid" ] || l1pid=$(pgrep -f -n -- "-initrd $work/l1/l1.cpio.gz" || true)
-			busy=$(awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-			l1=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$l1pid/stat" 2>/dev/null || echo 0)
-			printf 'blk-host: snap %s %s busy=%s l1=%s ncpu=%s up=%s\n' "${line:2:1}" "${line#* }" \
-				"$busy" "$l1" "$(nproc)" "$(awk '{ printf "%d", $1 * 100 }' /proc/uptime)" ;;
-		esac
-	done
-}
-
 nvar=$(echo "$variants" | wc -w)
 ntests=$(echo "${BLK_TESTS:-a,b,c,d,e,f,g}" | tr , '\n' | wc -l)
 # L1 boot, then per run an L2 boot (~60 s nested) and each test with its pauses.
@@ -106,9 +66,10 @@ AVMM_SYSROOT=$sysroot AVMM_L1_DIR=$work/l1 AVMM_L1_NO_TOOLS=1 \
 	--add "$qemu:/avmm/bench/qemu-system-aarch64" \
 	--add "$AVMM_REPO/bench/blk.ini:/avmm/bench/blk.ini" \
 	--add "$AVMM_REPO/bench/blk-l1.sh:/avmm/bench/blk-l1.sh" \
+	--add "$AVMM_REPO/bench/snap.sh:/avmm/bench/snap.sh" \
 	--add "$work/blk-initramfs.cpio.gz:/avmm/build/blk-bench/blk-initramfs.cpio.gz" \
 	--cmd "BLK_TESTS=${BLK_TESTS:-} sh /avmm/bench/blk-l1.sh $rounds $secs $variants" </dev/null 2>&1 |
-	host_watch | tee "$log"
+	bench_host_watch "$work" blk | tee "$log"
 
 # ---- summary ------------------------------------------------------------------
 grep -q '^blk-l1: done' "$log" || die "the L1 run did not finish (see $log)"

@@ -27,8 +27,8 @@ cfg=$bench/blk.ini
 img=/tmp/blk.img
 initrd=/avmm/build/blk-bench/blk-initramfs.cpio.gz
 guest=/avmm/build/guest
-kvm=/sys/kernel/debug/kvm
-tr=/sys/kernel/tracing
+# shellcheck source=bench/snap.sh
+. /avmm/bench/snap.sh # bench_snap; kvm, tr
 tests=${BLK_TESTS:-seqread,seqwrite,randread1,randwrite1,randread32,randwrite32,idle}
 cr=$(printf '\r')
 
@@ -51,47 +51,6 @@ echo "blk-l1: kvm counters:$names"
 dd if=/dev/zero of=$img bs=1M count=256 2>/dev/null || { echo "blk-l1: cannot make $img"; exit 1; }
 base=$(sed -n 's/^cmdline *= *//p' "$cfg")
 
-snap() { # B|E TEST PID
-	set -- "$1" "$2" "$3" $kvm/exits $kvm/mmio_exit_user $kvm/mmio_exit_kernel \
-		$kvm/wfi_exit_stat $kvm/signal_exits $kvm/hvc_exit_stat \
-		$tr/events/kvm/kvm_userspace_exit/hist $tr/events/kvm/kvm_irq_line/hist \
-		/proc/uptime /proc/"$3"/stat /proc/"$3"/task/*/stat
-	tag="$1 $2"
-	shift 3
-	awk -v tag="$tag" '
-	function ticks(line,    f) {  # utime + stime of a stat line
-		sub(/^.*\) /, "", line)
-		split(line, f, " ")
-		return f[12] + f[13]
-	}
-	FILENAME ~ /\/debug\/kvm\// { n = FILENAME; sub(/.*\//, "", n); out = out " " n "=" $1; next }
-	FILENAME ~ /kvm_userspace_exit/ && /^\{.*hitcount:/ {
-		r = $0; sub(/.*reason: */, "", r); sub(/ .*/, "", r)
-		h = $0; sub(/.*hitcount: */, "", h)
-		ux += h; out = out " ux" r "=" h; next
-	}
-	FILENAME ~ /kvm_irq_line/ && /^\{.*hitcount:/ { h = $0; sub(/.*hitcount: */, "", h); irql += h; next }
-	FILENAME ~ /\/task\// {
-		c = $0; sub(/^[^(]*\(/, "", c); sub(/\).*$/, "", c); gsub(/[^A-Za-z0-9]/, "_", c)
-		if (c == "worker") { thr[c] += ticks($0); next }  # QEMU pool threads come and go: one sum
-		nt++; tid[nt] = $1 + 0; tcomm[nt] = c; tticks[nt] = ticks($0); next
-	}
-	FILENAME == "/proc/uptime" { out = out " up=" int($1 * 100 + 0.5); next }
-	FILENAME ~ /^\/proc\/[0-9]+\/stat$/ { out = out " cpu=" ticks($0); next }
-	END {
-		# comm#N: the Nth thread of that name in creation (thread id) order;
-		# avmm names none of its threads
-		for (i = 2; i <= nt; i++) {
-			x = tid[i]; y = tcomm[i]; z = tticks[i]
-			for (j = i - 1; j >= 1 && tid[j] > x; j--) { tid[j + 1] = tid[j]; tcomm[j + 1] = tcomm[j]; tticks[j + 1] = tticks[j] }
-			tid[j + 1] = x; tcomm[j + 1] = y; tticks[j + 1] = z
-		}
-		for (i = 1; i <= nt; i++) thr[tcomm[i] "#" (++rank[tcomm[i]])] += tticks[i]
-		for (c in thr) out = out " cpu_" c "=" thr[c]
-		printf "blk-l1: snap %s ux=%d irqline=%d%s\n", tag, ux, irql, out
-	}' "$@" 2>/dev/null
-}
-
 monitor() { # PROCESS-NAME: copy the console, snapshot at the markers
 	pid=
 	while IFS= read -r line; do
@@ -101,7 +60,7 @@ monitor() { # PROCESS-NAME: copy the console, snapshot at the markers
 		"@@B "* | "@@E "*)
 			[ -n "$pid" ] || pid=$(pidof "$1" | cut -d' ' -f1)
 			tag=${line%% *}
-			snap "${tag#@@}" "${line#* }" "$pid" ;;
+			bench_snap blk-l1 "${tag#@@}" "${line#* }" "$pid" ;;
 		esac
 	done
 }

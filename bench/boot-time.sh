@@ -18,6 +18,7 @@
 #   BOOT_TIME_NO_BUILD=1 do not rebuild avmm (use build-aarch64 as it is)
 set -euo pipefail
 . "$(dirname "$0")/../tools/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 rounds=${1:-5}
 case $rounds in '' | *[!0-9]* | 0) die "ROUNDS wants a positive number, got '$rounds'" ;; esac
@@ -52,11 +53,7 @@ qemu=$("$AVMM_REPO/tools/fetch-qemu-arm64.sh" "$work/qemu-arm64")
 # mkl1.sh resolves every ELF's libraries from the sysroot: give it one with
 # QEMU's libraries next to avmm's (its stamps copied too, so cross-build.sh
 # sees a finished sysroot and leaves it alone).
-sysroot=$work/sysroot
-rm -rf "$sysroot"
-cp -a "$AVMM_SYSROOT" "$sysroot"
-mkdir -p "$sysroot/usr/lib/aarch64-linux-gnu"
-cp -a "$work/qemu-arm64/usr/lib/aarch64-linux-gnu/." "$sysroot/usr/lib/aarch64-linux-gnu/"
+sysroot=$(bench_sysroot "$work")
 
 # ---- one L1 boot, every run -------------------------------------------------
 nvar=$(echo "$variants" | wc -w)

@@ -23,6 +23,7 @@
 #   NET_BENCH_NO_BUILD=1 do not rebuild avmm (use build-aarch64 as it is)
 set -euo pipefail
 . "$(dirname "$0")/../tools/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 rounds=${1:-3}
 secs=${2:-10}
@@ -65,53 +66,13 @@ if [ ! -e "$AVMM_GUEST_DIR/Image" ] || [ ! -e "$AVMM_GUEST_DIR/busybox" ]; then
 	"$AVMM_REPO/tools/fetch-guest.sh" "$AVMM_GUEST_DIR"
 fi
 
-# netbench runs in L2, which has no libraries, and in L1: static, one binary.
-"${AVMM_CROSS_PREFIX}gcc" -std=gnu11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Werror -static -o "$work/netbench" "$AVMM_REPO/bench/netbench.c" ||
-	die "building bench/netbench.c failed (static: needs the cross toolchain's libc.a)"
-
-# The L2 initramfs: the virtio-modules one (virtio_net among them), and a
-# second archive appended (the kernel unpacks concatenated archives) with
-# /bench/init and /bench/netbench.
-"$AVMM_REPO/tools/mkinitramfs.sh" "$AVMM_GUEST_DIR" --modules virtio -o "$work/l2-modules.cpio.gz"
-rm -rf "$work/l2-add"
-mkdir -p "$work/l2-add/bench"
-install -m 755 "$AVMM_REPO/bench/net-init.sh" "$work/l2-add/bench/init"
-install -m 755 "$work/netbench" "$work/l2-add/bench/netbench"
-{
-	cat "$work/l2-modules.cpio.gz"
-	(cd "$work/l2-add" && find bench | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n
-} >"$work/net-initramfs.cpio.gz"
-
-# mkl1.sh resolves every ELF's libraries from the sysroot: give it one with
-# QEMU's libraries next to avmm's (as bench/blk-bench.sh does).
-sysroot=$work/sysroot
-rm -rf "$sysroot"
-cp -a "$AVMM_SYSROOT" "$sysroot"
-mkdir -p "$sysroot/usr/lib/aarch64-linux-gnu"
-cp -a "$work/qemu-arm64/usr/lib/aarch64-linux-gnu/." "$sysroot/usr/lib/aarch64-linux-gnu/"
+# netbench runs in L2 and in L1 (static, one binary); the L2 initramfs is the
+# virtio-modules one (virtio_net among them) plus /bench/init and /bench/netbench.
+bench_static netbench "$work"
+bench_l2_initramfs "$work" "$AVMM_REPO/bench/net-init.sh" netbench "$work/net-initramfs.cpio.gz"
+sysroot=$(bench_sysroot "$work")
 
 # ---- one L1 boot, every run -------------------------------------------------
-# The machine is shared: at each marker, note the host's busy CPU time
-# (/proc/stat) and that of this L1's QEMU, in clock ticks, as blk-bench.sh
-# does: the summary turns them into the share of the host that other
-# processes took.
-host_watch() {
-	local line l1pid='' busy l1
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		printf '%s\n' "$line"
-		case $line in
-		"@@B "* | "@@E "*)
-			[ -n "$l1pid" ] || l1pid=$(pgrep -f -n -- "-initrd $work/l1/l1.cpio.gz" || true)
-			busy=$(awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-			l1=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$l1pid/stat" 2>/dev/null || echo 0)
-			printf 'net-host: snap %s %s busy=%s l1=%s ncpu=%s up=%s\n' "${line:2:1}" "${line#* }" \
-				"$busy" "$l1" "$(nproc)" "$(awk '{ printf "%d", $1 * 100 }' /proc/uptime)" ;;
-		esac
-	done
-}
-
 nvar=$(echo "$variants" | wc -w)
 nbe=$(echo "$NET_BENCH_BACKENDS" | tr , '\n' | wc -l)
 ntests=$(echo "$tests" | tr , '\n' | wc -l)
@@ -125,9 +86,10 @@ AVMM_SYSROOT=$sysroot AVMM_L1_DIR=$work/l1 AVMM_L1_NO_TOOLS=1 \
 	--add "$work/netbench:/avmm/bench/netbench" \
 	--add "$AVMM_REPO/bench/net.ini:/avmm/bench/net.ini" \
 	--add "$AVMM_REPO/bench/net-l1.sh:/avmm/bench/net-l1.sh" \
+	--add "$AVMM_REPO/bench/snap.sh:/avmm/bench/snap.sh" \
 	--add "$work/net-initramfs.cpio.gz:/avmm/build/net-bench/net-initramfs.cpio.gz" \
 	--cmd "NET_TESTS=$tests sh /avmm/bench/net-l1.sh $rounds $secs $NET_BENCH_BACKENDS $variants" </dev/null 2>&1 |
-	host_watch | tee "$log"
+	bench_host_watch "$work" net | tee "$log"
 
 # ---- summary ------------------------------------------------------------------
 grep -q '^net-l1: done' "$log" || die "the L1 run did not finish (see $log)"

@@ -50,6 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchclock.h"
+
 #define SEQ_BS (1u << 20)
 #define RAND_BS 4096u
 #define AIO_QD 32
@@ -73,22 +75,6 @@ static uint64_t dev_size;
 static double duration = 5.0;
 static double pause_secs = 1.0;
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_secs(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* xorshift64*: cheap, and the same sequence under both VMMs for one seed. */
 static uint64_t rng_next(void)

@@ -27,6 +27,8 @@ function kv(s, arr,    i, n, f, p) {
 	for (i = 1; i <= n; i++) { p = index(f[i], "="); if (p) arr[substr(f[i], 1, p - 1)] = substr(f[i], p + 1) }
 }
 function per(v, d) { return d > 0 ? sprintf(v / d >= 100 ? "%.0f" : "%.2f", v / d) : "-" }
+# counter k of test t on backend be (globals), times m, per da (avmm) | per dq (QEMU)
+function both(k, da, dq, m) { return per(sum["avmm", be, t, k] * m, da) "|" per(sum["qemu", be, t, k] * m, dq) }
 function stream(t) { return t == "tx" || t == "rx" }
 /^net-l1: run label=/ {
 	delete a; kv($0, a)
@@ -98,23 +100,16 @@ END {
 			if (t == "idle") {
 				sa = sum["avmm", be, t, "up"] / 100; sq = sum["qemu", be, t, "up"] / 100
 				printf "%-6s per second: uexits %s, mmio_u %s, exits %s, irqs %s, irqline %s, VMM CPU %s%%\n", t,
-					per(sum["avmm", be, t, "ux"], sa) "|" per(sum["qemu", be, t, "ux"], sq),
-					per(sum["avmm", be, t, "mmio_exit_user"], sa) "|" per(sum["qemu", be, t, "mmio_exit_user"], sq),
-					per(sum["avmm", be, t, "exits"], sa) "|" per(sum["qemu", be, t, "exits"], sq),
-					per(sum["avmm", be, t, "irqs"], sa) "|" per(sum["qemu", be, t, "irqs"], sq),
-					per(sum["avmm", be, t, "irqline"], sa) "|" per(sum["qemu", be, t, "irqline"], sq),
-					per(sum["avmm", be, t, "cpu"], sa) "|" per(sum["qemu", be, t, "cpu"], sq)
+					both("ux", sa, sq, 1), both("mmio_exit_user", sa, sq, 1),
+					both("exits", sa, sq, 1), both("irqs", sa, sq, 1),
+					both("irqline", sa, sq, 1), both("cpu", sa, sq, 1)
 				continue
 			}
 			ua = sum["avmm", be, t, "units"]; uq = sum["qemu", be, t, "units"]
 			printf "%-6s %-13s %-13s %-13s %-13s %-13s %-13s %s\n", t,
-				per(sum["avmm", be, t, "ux"], ua) "|" per(sum["qemu", be, t, "ux"], uq),
-				per(sum["avmm", be, t, "mmio_exit_user"], ua) "|" per(sum["qemu", be, t, "mmio_exit_user"], uq),
-				per(sum["avmm", be, t, "exits"], ua) "|" per(sum["qemu", be, t, "exits"], uq),
-				per(sum["avmm", be, t, "irqs"], ua) "|" per(sum["qemu", be, t, "irqs"], uq),
-				per(sum["avmm", be, t, "irqline"], ua) "|" per(sum["qemu", be, t, "irqline"], uq),
-				per(sum["avmm", be, t, "pkts"], ua) "|" per(sum["qemu", be, t, "pkts"], uq),
-				per(sum["avmm", be, t, "cpu"] * 10000, ua) "|" per(sum["qemu", be, t, "cpu"] * 10000, uq)
+				both("ux", ua, uq, 1), both("mmio_exit_user", ua, uq, 1), both("exits", ua, uq, 1),
+				both("irqs", ua, uq, 1), both("irqline", ua, uq, 1), both("pkts", ua, uq, 1),
+				both("cpu", ua, uq, 10000)
 		}
 		printf "\nnet=%s VMM CPU time by thread, %% of L1 time between the snapshots, summed over the rounds:\n", be
 		for (v = 1; v <= nv; v++) {

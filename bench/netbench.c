@@ -60,6 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchclock.h"
+
 #define NB_MAGIC 0x6e657462u /* "netb" */
 #define NB_OP_SEND 1u
 #define NB_OP_RR 2u
@@ -83,22 +85,6 @@ struct nb_counts {
 static double pause_secs = 1.0;
 static bool quiet;
 static char buf[NB_BUF];
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_secs(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* A marker goes out in one write(): a line the watcher reads whole. */
 static void marker(const char *what, const char *test)

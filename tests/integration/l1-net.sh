@@ -28,16 +28,6 @@ www_stop() { # ADDR:PORT: stop it, and print the requests it logged
 	rm -f "/tmp/httpd-$1.pid" "/tmp/httpd-$1.log"
 }
 
-# A config of linux-net.ini's machine with net0's backend keys replaced by
-# KEY = VALUE lines (in configs/, so that its relative paths still resolve).
-net_cfg() { # NAME LINE...
-	out=/avmm/configs/test-$1.ini
-	shift
-	sed -e '/^hostfwd = /d' -e '/^net = user$/d' $CFG >"$out"
-	for l in "$@"; do echo "$l" >>"$out"; done
-	echo "$out"
-}
-
 # The guest: what it fetched, then its own web server; it waits until L1
 # connects to its port 7 (through hostfwd), so that L1 has
 # fetched from it first.  $1: the URL of L1's known file.

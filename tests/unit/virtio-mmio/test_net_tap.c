@@ -476,6 +476,12 @@ START_TEST(tx_header_not_negotiated)
 	mkhdr(h, NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, 54, 1448, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
 	vdrv_wr(&drv, VDRV_STATUS, 0);
+	up(F_CSUM | F_HOST_TSO6); /* no TSO4 */
+	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
+	ck_assert(!tx_ok(h, 5000));
+	mkhdr(h, NEEDS_CSUM, GSO_TCPV6, 74, 1428, 54, 16);
+	ck_assert(tx_ok(h, 5000));
+	vdrv_wr(&drv, VDRV_STATUS, 0);
 	up(0); /* nothing: not even a partial checksum */
 	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 34, 6);
 	ck_assert(!tx_ok(h, 60));
@@ -570,6 +576,13 @@ START_TEST(rx_header_rules)
 	ck_assert(!rx(h, 5000, 0));
 	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 5001, 1448, 34, 16);
 	ck_assert(!rx(h, 5000, 0));
+	/* TSO6 only: TSO4 is not negotiated. */
+	vdrv_wr(&drv, VDRV_STATUS, 0);
+	up(F_GUEST_CSUM | F_GUEST_TSO6);
+	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
+	ck_assert(!rx(h, 5000, 0));
+	mkhdr(h, NEEDS_CSUM, GSO_TCPV6, 74, 1428, 54, 16);
+	ck_assert(rx(h, 5000, NEEDS_CSUM));
 	/* Shorter than a header at all. */
 	uint64_t bad = stats()->rx_bad_hdr;
 	ck_assert_int_eq(send(k.peer, h, 6, 0), 6);

@@ -32,7 +32,7 @@ M = [
 (NET, "mtu high", "mtu > 65535)", "mtu > 65536)"),
 (NET, "tx short", "if (n->tx.read_len < VNET_HDR_LEN ||", "if (0 ||"),
 (NET, "tx long", "n->tx.read_len > VNET_HDR_LEN + NETBE_FRAME_MAX) {", "n->tx.read_len > VNET_HDR_LEN + NETBE_FRAME_MAX + 1) {"),
-(NET, "tx strip header", "netbe_send(n->be, n->tx_buf + VNET_HDR_LEN,", "netbe_send(n->be, n->tx_buf,"),
+(NET, "tx strip header", "size_t skip = n->be->vnet_hdr ? 0 : VNET_HDR_LEN;", "size_t skip = 0;"),
 (NET, "tx busy holds", "if (rc == -EAGAIN)\n\t\t\tbreak;", "if (0)\n\t\t\tbreak;"),
 (NET, "tx writable", "static void vnet_writable(void *opaque)\n{\n\tvnet_tx(opaque);", "static void vnet_writable(void *opaque)\n{\n\t(void)opaque;"),
 (NET, "rx num_buffers", "put_le16(hdr + 10, (uint16_t)used);", "put_le16(hdr + 10, 1);"),

@@ -2,19 +2,29 @@
 /*
  * virtio-net (virtio 1.2 section 5.1) with one queue pair and no control
  * queue: queue 0 is the receiveq, queue 1 the transmitq.  Offered: MAC,
- * MTU, STATUS and MRG_RXBUF (no checksum or segmentation offloads yet).
- * Config space: mac[6], status (le16: LINK_UP while the backend's peer is
- * there), max_virtqueue_pairs (le16, 1), mtu (le16).  Every buffer starts
- * with the 12-byte struct virtio_net_hdr (VERSION_1 always has
- * num_buffers): the device strips it on transmit and writes it, all zero
- * but num_buffers, on receive.  This module owns the device's queues'
- * use and its backend (net_backend.h) named by key `net`.
+ * MTU, STATUS and MRG_RXBUF; with a backend that carries vnet headers (the
+ * tap) also the checksum and TCP segmentation offloads both ways: CSUM,
+ * HOST_TSO4/6, HOST_ECN (the driver's partial checksums and GSO frames go
+ * to the backend as they are) and GUEST_CSUM, GUEST_TSO4/6, GUEST_ECN
+ * (the backend's go to the driver; at DRIVER_OK the backend is told to use
+ * just what was negotiated, at reset nothing).  No UFO.  Config space:
+ * mac[6], status (le16: LINK_UP while the backend's peer is there),
+ * max_virtqueue_pairs (le16, 1), mtu (le16).  Every buffer starts with the
+ * 12-byte struct virtio_net_hdr (VERSION_1 always has num_buffers).  On
+ * transmit the device checks it (flags and gso_type only as negotiated,
+ * the checksum within the frame, a GSO frame with a partial checksum,
+ * gso_size and hdr_len): a bad one drops the chain and is counted.  It
+ * then passes it on (num_buffers 0) to a vnet-header backend, strips it
+ * for the others.  On receive it writes the backend's header, checked the
+ * same way against the guest's features, or an all-zero one, with
+ * num_buffers.  This module owns the device's queues' use and its backend
+ * (net_backend.h) named by key `net`.
  *
  * Keys: `mac` (xx:xx:xx:xx:xx:xx, unicast; default 02:XX:XX:XX:XX:XX with
  * the last five bytes from the FNV-1a hash of the device name, so a guest
  * keeps its address, and its DHCP lease, across runs), `mtu` (68..65535,
- * default 1500), `net` (user, unixgram:PATH or unixstream:PATH; the
- * backends' own keys are theirs).
+ * default 1500), `net` (user, unixgram:PATH, unixstream:PATH or tap:NAME;
+ * the backends' own keys are theirs).
  *
  * Everything runs on the I/O thread under the device lock (doorbell,
  * backend watches, the transmit timer): no worker and no lock of our own.
@@ -51,11 +61,35 @@
 #define VNET_RX_HELD 64u   /* receive chains held for one frame at most */
 #define VNET_TX_BUDGET 256u /* chains per I/O-thread pass before yielding */
 
+#define VIRTIO_NET_F_CSUM (1ull << 0)
+#define VIRTIO_NET_F_GUEST_CSUM (1ull << 1)
 #define VIRTIO_NET_F_MTU (1ull << 3)
 #define VIRTIO_NET_F_MAC (1ull << 5)
+#define VIRTIO_NET_F_GUEST_TSO4 (1ull << 7)
+#define VIRTIO_NET_F_GUEST_TSO6 (1ull << 8)
+#define VIRTIO_NET_F_GUEST_ECN (1ull << 9)
+#define VIRTIO_NET_F_GUEST_UFO (1ull << 10)
+#define VIRTIO_NET_F_HOST_TSO4 (1ull << 11)
+#define VIRTIO_NET_F_HOST_TSO6 (1ull << 12)
+#define VIRTIO_NET_F_HOST_ECN (1ull << 13)
+#define VIRTIO_NET_F_HOST_UFO (1ull << 14)
 #define VIRTIO_NET_F_MRG_RXBUF (1ull << 15)
 #define VIRTIO_NET_F_STATUS (1ull << 16)
 #define VIRTIO_NET_S_LINK_UP 1u
+
+/* Offered only over a backend that carries vnet headers. */
+#define VNET_OFFLOAD_FEATURES                                                          \
+	(VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 |         \
+	 VIRTIO_NET_F_GUEST_TSO6 | VIRTIO_NET_F_GUEST_ECN | VIRTIO_NET_F_HOST_TSO4 |     \
+	 VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_ECN)
+
+/* struct virtio_net_hdr (5.1.6): flags, gso_type, then le16 hdr_len, gso_size, csum_start, csum_offset. */
+#define VNET_HDR_F_NEEDS_CSUM 1u
+#define VNET_HDR_F_DATA_VALID 2u
+#define VNET_HDR_GSO_NONE 0u
+#define VNET_HDR_GSO_TCPV4 1u
+#define VNET_HDR_GSO_TCPV6 4u
+#define VNET_HDR_GSO_ECN 0x80u
 
 struct vnet_rx_chain {
 	struct vq_chain c;
@@ -66,6 +100,7 @@ struct vnet {
 	const struct avmm_host *host;
 	struct avmm_dev *dev;
 	struct vtrans *t;
+	struct vtype_ops ops; /* vnet_ops, with the offloads if the backend has vnet headers */
 	struct netbe *be;
 	struct avmm_timer *tx_timer;
 
@@ -78,6 +113,7 @@ struct vnet {
 	struct vnet_rx_chain rx[VNET_RX_HELD];
 	unsigned rx_held;
 	size_t staged_len; /* 0: nothing staged */
+	uint8_t staged_hdr[VNET_HDR_LEN];
 	bool rx_paused;    /* can_receive said no: the backend waits for netbe_rx_resume */
 
 	/* transmitq: the chain the backend was too full for, its frame in tx_buf */
@@ -100,6 +136,74 @@ static void put_le16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
 	p[1] = (uint8_t)(v >> 8);
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* ---- the virtio_net_hdr --------------------------------------------------- */
+
+/* What a header may use, in one direction. */
+#define VH_CSUM 1u       /* NEEDS_CSUM */
+#define VH_DATA_VALID 2u
+#define VH_TSO4 4u
+#define VH_TSO6 8u
+#define VH_ECN 16u
+#define VH_FROM_DRIVER 32u /* 5.1.6.2.1: GSO frames come with NEEDS_CSUM and hdr_len */
+
+static unsigned vnet_tx_allowed(uint64_t f)
+{
+	return VH_FROM_DRIVER | (f & VIRTIO_NET_F_CSUM ? VH_CSUM : 0) |
+	       (f & VIRTIO_NET_F_HOST_TSO4 ? VH_TSO4 : 0) |
+	       (f & VIRTIO_NET_F_HOST_TSO6 ? VH_TSO6 : 0) |
+	       (f & VIRTIO_NET_F_HOST_ECN ? VH_ECN : 0);
+}
+
+static unsigned vnet_rx_allowed(uint64_t f)
+{
+	return (f & VIRTIO_NET_F_GUEST_CSUM ? VH_CSUM | VH_DATA_VALID : 0) |
+	       (f & VIRTIO_NET_F_GUEST_TSO4 ? VH_TSO4 : 0) |
+	       (f & VIRTIO_NET_F_GUEST_TSO6 ? VH_TSO6 : 0) |
+	       (f & VIRTIO_NET_F_GUEST_ECN ? VH_ECN : 0);
+}
+
+/*
+ * Check header `h` of a `len`-byte frame against what `allow` permits:
+ * NULL when it is fine, else what is wrong (for the log line).
+ */
+static const char *vnet_hdr_check(const uint8_t *h, size_t len, unsigned allow)
+{
+	unsigned flags = h[0], gso = h[1] & ~VNET_HDR_GSO_ECN;
+	uint32_t hdr_len = get_le16(h + 2), gso_size = get_le16(h + 4);
+	uint32_t csum_start = get_le16(h + 6), csum_offset = get_le16(h + 8);
+
+	if (flags & ~(VNET_HDR_F_NEEDS_CSUM | (allow & VH_DATA_VALID ? VNET_HDR_F_DATA_VALID : 0)))
+		return "flags not negotiated";
+	if (flags & VNET_HDR_F_NEEDS_CSUM) {
+		if (!(allow & VH_CSUM))
+			return "a partial checksum, not negotiated";
+		if (csum_start + csum_offset + 2 > len)
+			return "a checksum past the frame";
+	}
+	if (gso == VNET_HDR_GSO_NONE) {
+		if (h[1] & VNET_HDR_GSO_ECN)
+			return "ECN without segmentation";
+		return NULL;
+	}
+	if (!(gso == VNET_HDR_GSO_TCPV4 && (allow & VH_TSO4)) &&
+	    !(gso == VNET_HDR_GSO_TCPV6 && (allow & VH_TSO6)))
+		return "a gso_type unknown or not negotiated";
+	if ((h[1] & VNET_HDR_GSO_ECN) && !(allow & VH_ECN))
+		return "ECN segmentation, not negotiated";
+	if (!gso_size)
+		return "segmentation with gso_size 0";
+	if (hdr_len > len)
+		return "hdr_len past the frame";
+	if ((allow & VH_FROM_DRIVER) && (!hdr_len || !(flags & VNET_HDR_F_NEEDS_CSUM)))
+		return "segmentation without hdr_len or a partial checksum";
+	return NULL;
 }
 
 /* ---- receiveq ----------------------------------------------------------- */
@@ -155,8 +259,11 @@ static int vnet_rx_gather(struct vnet *n, struct vq *vq, uint64_t need)
 	return ret;
 }
 
-/* Write a frame into the held chains: true when delivered (or dropped for good). */
-static bool vnet_rx_deliver(struct vnet *n, const uint8_t *frame, size_t len)
+/*
+ * Write a frame into the held chains, after header `vh` (num_buffers
+ * filled in here): true when delivered (or dropped for good).
+ */
+static bool vnet_rx_deliver(struct vnet *n, const uint8_t *vh, const uint8_t *frame, size_t len)
 {
 	struct vq *vq = vtrans_vq(n->t, VNET_RXQ);
 
@@ -180,7 +287,8 @@ static bool vnet_rx_deliver(struct vnet *n, const uint8_t *frame, size_t len)
 	unsigned used = 0;
 	uint64_t off = 0; /* into header + frame */
 	uint32_t lens[VNET_RX_HELD];
-	uint8_t hdr[VNET_HDR_LEN] = {0};
+	uint8_t hdr[VNET_HDR_LEN];
+	memcpy(hdr, vh, VNET_HDR_LEN);
 	while (off < need) {
 		const struct vq_chain *c = &n->rx[used].c;
 		uint64_t room = c->write_len < need - off ? c->write_len : need - off;
@@ -222,10 +330,21 @@ static bool vnet_can_receive(void *opaque)
 	return true;
 }
 
-static void vnet_receive(void *opaque, const void *frame, size_t len)
+static void vnet_receive(void *opaque, const void *data, size_t len)
 {
 	struct vnet *n = opaque;
+	const uint8_t *frame = data;
+	uint8_t hdr[VNET_HDR_LEN] = {0};
 
+	if (n->be->vnet_hdr) {
+		if (len < VNET_HDR_LEN) {
+			n->st.rx_bad_hdr++;
+			return;
+		}
+		memcpy(hdr, frame, VNET_HDR_LEN);
+		frame += VNET_HDR_LEN;
+		len -= VNET_HDR_LEN;
+	}
 	if (len > NETBE_FRAME_MAX) {
 		n->st.rx_oversized++;
 		return;
@@ -234,9 +353,29 @@ static void vnet_receive(void *opaque, const void *frame, size_t len)
 		n->st.rx_runt++;
 		return;
 	}
-	if (vnet_rx_deliver(n, frame, len))
+	if (n->be->vnet_hdr) {
+		if (!vtrans_queue_live(n->t, VNET_RXQ)) {
+			n->st.rx_no_queue++; /* and the features are not settled */
+			return;
+		}
+		uint64_t f = vtrans_features(n->t);
+		/* A checksum known good is only news to a driver that negotiated GUEST_CSUM. */
+		if (!(f & VIRTIO_NET_F_GUEST_CSUM))
+			hdr[0] &= (uint8_t)~VNET_HDR_F_DATA_VALID;
+		const char *bad = vnet_hdr_check(hdr, len, vnet_rx_allowed(f));
+		if (bad) {
+			if (n->st.rx_bad_hdr++ == 0)
+				n->host->log(n->dev, AVMM_LOG_WARN,
+					     "virtio-net: a received frame's header has %s: "
+					     "dropped (and counted from now on)", bad);
+			return;
+		}
+		put_le16(hdr + 10, 0);
+	}
+	if (vnet_rx_deliver(n, hdr, frame, len))
 		return;
 	/* No room yet: keep it (the backend asks can_receive before the next). */
+	memcpy(n->staged_hdr, hdr, VNET_HDR_LEN);
 	memcpy(n->staged, frame, len);
 	n->staged_len = len;
 }
@@ -245,7 +384,7 @@ static void vnet_receive(void *opaque, const void *frame, size_t len)
 static void vnet_rx_kick(struct vnet *n)
 {
 	if (n->staged_len) {
-		if (!vnet_rx_deliver(n, n->staged, n->staged_len))
+		if (!vnet_rx_deliver(n, n->staged_hdr, n->staged, n->staged_len))
 			return;
 		n->staged_len = 0;
 	}
@@ -299,11 +438,27 @@ static void vnet_tx(struct vnet *n)
 			}
 			ssize_t r = vq_chain_read(vq, &n->tx, 0, n->tx_buf, (size_t)n->tx.read_len);
 			n->tx_len = r > 0 ? (size_t)r : 0;
+			const char *bad = n->tx_len >= VNET_HDR_LEN
+						  ? vnet_hdr_check(n->tx_buf,
+								   n->tx_len - VNET_HDR_LEN,
+								   vnet_tx_allowed(vtrans_features(n->t)))
+						  : NULL;
+			if (bad) {
+				if (n->st.tx_bad_hdr++ == 0)
+					n->host->log(n->dev, AVMM_LOG_WARN | AVMM_LOG_GUEST_ERROR,
+						     "virtio-net: a transmitted frame's header has "
+						     "%s: dropped (and counted from now on)", bad);
+				if (vq_push(vq, n->tx.head, 0) == 0)
+					pushed = true;
+				continue;
+			}
+			/* The backend gets the header as it is but for num_buffers (5.1.6.2). */
+			put_le16(n->tx_buf + 10, 0);
 			n->tx_held = true;
 		}
+		size_t skip = n->be->vnet_hdr ? 0 : VNET_HDR_LEN;
 		int rc = n->tx_len >= VNET_HDR_LEN
-				 ? netbe_send(n->be, n->tx_buf + VNET_HDR_LEN,
-					      n->tx_len - VNET_HDR_LEN)
+				 ? netbe_send(n->be, n->tx_buf + skip, n->tx_len - skip)
 				 : -EFAULT;
 		if (rc == -EAGAIN)
 			break; /* the backend calls writable */
@@ -380,10 +535,34 @@ static void vnet_notify(void *opaque, unsigned q)
 		vnet_tx(n);
 }
 
+/* The backend's offloads toward the driver: what it negotiated of GUEST_*. */
+static unsigned vnet_offloads(uint64_t f)
+{
+	return (f & VIRTIO_NET_F_GUEST_CSUM ? NETBE_OFFLOAD_CSUM : 0) |
+	       (f & VIRTIO_NET_F_GUEST_TSO4 ? NETBE_OFFLOAD_TSO4 : 0) |
+	       (f & VIRTIO_NET_F_GUEST_TSO6 ? NETBE_OFFLOAD_TSO6 : 0) |
+	       (f & VIRTIO_NET_F_GUEST_ECN ? NETBE_OFFLOAD_ECN : 0);
+}
+
+/* 5.1.3.1's dependencies on one of two features, which vtype_feature_dep cannot say. */
+static int vnet_features_ok(void *opaque, uint64_t f)
+{
+	(void)opaque;
+	if ((f & VIRTIO_NET_F_GUEST_ECN) &&
+	    !(f & (VIRTIO_NET_F_GUEST_TSO4 | VIRTIO_NET_F_GUEST_TSO6)))
+		return -EINVAL;
+	if ((f & VIRTIO_NET_F_HOST_ECN) && !(f & (VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6)))
+		return -EINVAL;
+	return 0;
+}
+
 static void vnet_driver_ok(void *opaque)
 {
 	struct vnet *n = opaque;
 
+	/* A failure leaves the backend's frames plain: correct, only slower. */
+	if (n->be->vnet_hdr)
+		netbe_set_offloads(n->be, vnet_offloads(vtrans_features(n->t)));
 	vnet_rx_kick(n);
 	vnet_tx(n);
 }
@@ -410,6 +589,8 @@ static void vnet_reset_cb(void *opaque)
 
 	vnet_rx_drop_held(n);
 	vnet_tx_drop(n);
+	if (n->be->vnet_hdr)
+		netbe_set_offloads(n->be, 0);
 	/* A staged frame was for the old driver; let input flow (and drop) again. */
 	n->staged_len = 0;
 	if (n->rx_paused) {
@@ -420,10 +601,24 @@ static void vnet_reset_cb(void *opaque)
 
 static const uint16_t vnet_qmax[2] = {VNET_QUEUE_SIZE, VNET_QUEUE_SIZE};
 
+/* 5.1.3.1; the ECN bits' either-or dependencies are vnet_features_ok's. */
+static const struct vtype_feature_dep vnet_deps[] = {
+	{VIRTIO_NET_F_GUEST_TSO4 | VIRTIO_NET_F_GUEST_TSO6 | VIRTIO_NET_F_GUEST_ECN |
+		 VIRTIO_NET_F_GUEST_UFO,
+	 VIRTIO_NET_F_GUEST_CSUM},
+	{VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_ECN |
+		 VIRTIO_NET_F_HOST_UFO,
+	 VIRTIO_NET_F_CSUM},
+};
+
+/* The template of each instance's ops (struct vnet.ops): the offloads depend on the backend. */
 static const struct vtype_ops vnet_ops = {
 	.device_id = VIRTIO_ID_NET,
 	.features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_MTU | VIRTIO_NET_F_STATUS |
 		    VIRTIO_NET_F_MRG_RXBUF | VQ_FEATURES,
+	.deps = vnet_deps,
+	.ndeps = sizeof(vnet_deps) / sizeof(vnet_deps[0]),
+	.features_ok = vnet_features_ok,
 	.nr_queues = 2,
 	.queue_num_max = vnet_qmax,
 	.config_size = VNET_CONFIG_SIZE,
@@ -515,8 +710,8 @@ static int vnet_open_backend(struct vnet *n, char *err, size_t errlen)
 	int rc = n->host->cfg_str(n->dev, "net", &spec);
 	if (rc == -ENOENT)
 		return n->host->cfg_error(n->dev, "net",
-					  "missing: set net = user, unixgram:PATH or "
-					  "unixstream:PATH");
+					  "missing: set net = user, unixgram:PATH, "
+					  "unixstream:PATH or tap:NAME");
 	if (rc)
 		return rc;
 	rc = netbe_socket_open(n->dev, n->host, "net", spec, &vnet_cb, n, &n->be, err, errlen);
@@ -526,9 +721,12 @@ static int vnet_open_backend(struct vnet *n, char *err, size_t errlen)
 			      errlen);
 	if (rc != -ENOENT)
 		return rc;
+	rc = netbe_tap_open(n->dev, n->host, "net", spec, &vnet_cb, n, &n->be, err, errlen);
+	if (rc != -ENOENT)
+		return rc;
 	return n->host->cfg_error(n->dev, "net",
-				  "unknown backend '%s': use user, unixgram:PATH or "
-				  "unixstream:PATH", spec);
+				  "unknown backend '%s': use user, unixgram:PATH, "
+				  "unixstream:PATH or tap:NAME", spec);
 }
 
 static int vnet_create(struct avmm_dev *dev, const struct avmm_host *host, void **state,
@@ -550,13 +748,20 @@ static int vnet_create(struct avmm_dev *dev, const struct avmm_host *host, void 
 		snprintf(err, errlen, "cannot create transmit timer: %s", strerror(-rc));
 		goto fail;
 	}
-	struct vtrans_config cfg = {.ops = &vnet_ops, .opaque = n};
-	rc = vtrans_create(dev, host, &cfg, &n->t, err, errlen);
+	/*
+	 * The backend first: what it carries decides what is offered.  Its
+	 * callbacks only run on the I/O thread, which starts after create().
+	 */
+	rc = vnet_open_backend(n, err, errlen);
 	if (rc)
 		goto fail;
-	rc = vnet_open_backend(n, err, errlen);
+	n->ops = vnet_ops;
+	if (n->be->vnet_hdr)
+		n->ops.features |= VNET_OFFLOAD_FEATURES;
+	struct vtrans_config cfg = {.ops = &n->ops, .opaque = n};
+	rc = vtrans_create(dev, host, &cfg, &n->t, err, errlen);
 	if (rc) {
-		vtrans_destroy(n->t);
+		netbe_close(n->be);
 		goto fail;
 	}
 	n->link_up = netbe_link_up(n->be);

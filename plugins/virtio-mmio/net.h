@@ -16,6 +16,9 @@ struct vnet_stats {
 	uint64_t rx_runt;       /* shorter than an Ethernet header */
 	uint64_t rx_no_queue;   /* arrived while the receiveq was not live */
 	uint64_t rx_paused;     /* times input waited for receive buffers */
+	/* A virtio_net_hdr using what was not negotiated, or pointing past the frame. */
+	uint64_t tx_bad_hdr;    /* from the driver */
+	uint64_t rx_bad_hdr;    /* from a vnet-header backend (or one shorter than a header) */
 };
 
 /* The counters of a `type = net` instance's device state (vdev_state()). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Break each check of virtio-net (plugins/virtio-mmio/net.c, net_socket.c) in
-turn and show which cases of test_net catch it (every line must say CAUGHT).
+"""Break each check of virtio-net (plugins/virtio-mmio/net.c, net_socket.c,
+net_slirp.c, net_tap.c) in turn and show which cases of test_net and
+test_net_tap catch it (every line must say CAUGHT).
 Not part of ctest: run from the top of the tree after configuring build/:
     tests/unit/virtio-mmio/net_mutants.py [NAME...]
 The sources are restored afterwards."""
@@ -14,7 +15,8 @@ os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".
 NET = 'plugins/virtio-mmio/net.c'
 SOCK = 'plugins/virtio-mmio/net_socket.c'
 SLIRP = 'plugins/virtio-mmio/net_slirp.c'
-orig = {f: open(f).read() for f in (NET, SOCK, SLIRP)}
+TAP = 'plugins/virtio-mmio/net_tap.c'
+orig = {f: open(f).read() for f in (NET, SOCK, SLIRP, TAP)}
 M = [
 (NET, "offer mrg_rxbuf", "VIRTIO_NET_F_STATUS |\n\t\t    VIRTIO_NET_F_MRG_RXBUF |", "VIRTIO_NET_F_STATUS |"),
 (NET, "config status", "n->link_up ? VIRTIO_NET_S_LINK_UP : 0);", "VIRTIO_NET_S_LINK_UP);"),
@@ -30,7 +32,7 @@ M = [
 (NET, "mtu high", "mtu > 65535)", "mtu > 65536)"),
 (NET, "tx short", "if (n->tx.read_len < VNET_HDR_LEN ||", "if (0 ||"),
 (NET, "tx long", "n->tx.read_len > VNET_HDR_LEN + NETBE_FRAME_MAX) {", "n->tx.read_len > VNET_HDR_LEN + NETBE_FRAME_MAX + 1) {"),
-(NET, "tx strip header", "netbe_send(n->be, n->tx_buf + VNET_HDR_LEN,", "netbe_send(n->be, n->tx_buf,"),
+(NET, "tx strip header", "size_t skip = n->be->vnet_hdr ? 0 : VNET_HDR_LEN;", "size_t skip = 0;"),
 (NET, "tx busy holds", "if (rc == -EAGAIN)\n\t\t\tbreak;", "if (0)\n\t\t\tbreak;"),
 (NET, "tx writable", "static void vnet_writable(void *opaque)\n{\n\tvnet_tx(opaque);", "static void vnet_writable(void *opaque)\n{\n\t(void)opaque;"),
 (NET, "rx num_buffers", "put_le16(hdr + 10, (uint16_t)used);", "put_le16(hdr + 10, 1);"),
@@ -78,6 +80,49 @@ M = [
 (SLIRP, "user restrict", ".restricted = restrict_,", ".restricted = 0,"),
 (SLIRP, "user input", "\tslirp_input(s->slirp, frame, (int)len);\n", "\t(void)frame;\n"),
 (SLIRP, "user frames to guest", "\t\ts->be.cb->receive(s->be.opaque, buf, len);", "\t\t(void)buf;"),
+(NET, "hdr flags", "if (flags & ~(VNET_HDR_F_NEEDS_CSUM | (allow & VH_DATA_VALID ? VNET_HDR_F_DATA_VALID : 0)))", "if (flags & ~(VNET_HDR_F_NEEDS_CSUM | VNET_HDR_F_DATA_VALID))"),
+(NET, "hdr csum negotiated", "\t\tif (!(allow & VH_CSUM))\n\t\t\treturn \"a partial", "\t\tif (0)\n\t\t\treturn \"a partial"),
+(NET, "hdr csum bound", "if (csum_start + csum_offset + 2 > len)", "if (csum_start + csum_offset + 1 > len)"),
+(NET, "hdr ecn without gso", "\t\tif (h[1] & VNET_HDR_GSO_ECN)\n\t\t\treturn \"ECN without", "\t\tif (0)\n\t\t\treturn \"ECN without"),
+(NET, "hdr tso4 negotiated", "!(gso == VNET_HDR_GSO_TCPV4 && (allow & VH_TSO4))", "!(gso == VNET_HDR_GSO_TCPV4)"),
+(NET, "hdr tso6 negotiated", "!(gso == VNET_HDR_GSO_TCPV6 && (allow & VH_TSO6))", "!(gso == VNET_HDR_GSO_TCPV6)"),
+(NET, "hdr unknown gso", "!(gso == VNET_HDR_GSO_TCPV6 && (allow & VH_TSO6)))", "!(gso == VNET_HDR_GSO_TCPV6 && (allow & VH_TSO6)) && gso != 3)"),
+(NET, "hdr ecn negotiated", "if ((h[1] & VNET_HDR_GSO_ECN) && !(allow & VH_ECN))", "if (0)"),
+(NET, "hdr gso_size", "if (!gso_size)", "if (gso_size > 0xffff)"),
+(NET, "hdr hdr_len bound", "if (hdr_len > len)", "if (hdr_len > len + 1)"),
+(NET, "hdr driver hdr_len", "(!hdr_len || !(flags & VNET_HDR_F_NEEDS_CSUM))", "(!(flags & VNET_HDR_F_NEEDS_CSUM))"),
+(NET, "hdr driver gso csum", "(!hdr_len || !(flags & VNET_HDR_F_NEEDS_CSUM))", "(!hdr_len)"),
+(NET, "tx allow host tso4", "(f & VIRTIO_NET_F_HOST_TSO4 ? VH_TSO4 : 0)", "VH_TSO4"),
+(NET, "tx allow csum", "(f & VIRTIO_NET_F_CSUM ? VH_CSUM : 0)", "VH_CSUM"),
+(NET, "rx allow guest csum", "(f & VIRTIO_NET_F_GUEST_CSUM ? VH_CSUM | VH_DATA_VALID : 0)", "VH_CSUM | VH_DATA_VALID"),
+(NET, "rx allow guest tso4", "(f & VIRTIO_NET_F_GUEST_TSO4 ? VH_TSO4 : 0)", "VH_TSO4"),
+(NET, "rx clear data_valid", "\t\t\thdr[0] &= (uint8_t)~VNET_HDR_F_DATA_VALID;", "\t\t\t(void)0;"),
+(NET, "rx short header", "\t\tif (len < VNET_HDR_LEN) {\n\t\t\tn->st.rx_bad_hdr++;", "\t\tif (0) {\n\t\t\tn->st.rx_bad_hdr++;"),
+(NET, "rx header kept", "\tmemcpy(hdr, vh, VNET_HDR_LEN);\n", "\tmemset(hdr, 0, VNET_HDR_LEN);\n"),
+(NET, "tx header passed", "size_t skip = n->be->vnet_hdr ? 0 : VNET_HDR_LEN;", "size_t skip = VNET_HDR_LEN;"),
+(NET, "tx num_buffers zeroed", "\t\t\tput_le16(n->tx_buf + 10, 0);\n", ""),
+(NET, "offer offloads", "\t\tn->ops.features |= VNET_OFFLOAD_FEATURES;", "\t\t(void)0;"),
+(NET, "offer offloads always", "\tif (n->be->vnet_hdr)\n\t\tn->ops.features |= VNET_OFFLOAD_FEATURES;", "\tn->ops.features |= VNET_OFFLOAD_FEATURES;"),
+(NET, "dep guest csum", "\t VIRTIO_NET_F_GUEST_CSUM},", "\t 0},"),
+(NET, "dep host csum", "\t VIRTIO_NET_F_CSUM},", "\t 0},"),
+(NET, "dep guest ecn", "\tif ((f & VIRTIO_NET_F_GUEST_ECN) &&", "\tif (0 &&"),
+(NET, "dep host ecn", "\tif ((f & VIRTIO_NET_F_HOST_ECN) && !", "\tif (0 && !"),
+(NET, "offloads at driver_ok", "\t\tnetbe_set_offloads(n->be, vnet_offloads(vtrans_features(n->t)));", "\t\t(void)vnet_offloads;"),
+(NET, "offloads off at reset", "\t\tnetbe_set_offloads(n->be, 0);\n\t/* A staged", "\t\t(void)0;\n\t/* A staged"),
+(NET, "offload tso6 map", "(f & VIRTIO_NET_F_GUEST_TSO6 ? NETBE_OFFLOAD_TSO6 : 0)", "(f & VIRTIO_NET_F_GUEST_TSO4 ? NETBE_OFFLOAD_TSO6 : 0)"),
+(TAP, "tap ecn map", "\t\tf |= TUN_F_TSO_ECN;", "\t\t(void)0;"),
+(TAP, "tap csum map", "\t\tf |= TUN_F_CSUM;", "\t\t(void)0;"),
+(TAP, "tap iff flags", "ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;", "ifr.ifr_flags = IFF_TAP | IFF_NO_PI;"),
+(TAP, "tap hdr size", "int hdr = NETBE_VNET_HDR_LEN;", "int hdr = 10;"),
+(TAP, "tap offloads off at open", "if (sys->ioctl(t->fd, TUNSETOFFLOAD, (void *)(uintptr_t)0) < 0) {", "if (0) {"),
+(TAP, "tap never creates", "\tif (!sys->if_index(name))\n", "\tif (0)\n"),
+(TAP, "tap transient", "!(ifr.ifr_flags & IFF_PERSIST)) {", "0) {"),
+(TAP, "tap ifname", "if (!len || len >= IFNAMSIZ ||", "if (!len || len > IFNAMSIZ ||"),
+(TAP, "tap read error down", "\t\t\tnettap_down(t, gone_why(e));\n\t\t\tbreak;", "\t\t\tbreak;"),
+(TAP, "tap write gone", "\tif (tap_gone(e)) {\n\t\tnettap_down(t, gone_why(e));", "\tif (tap_gone(e) && 0) {\n\t\tnettap_down(t, gone_why(e));"),
+(TAP, "tap eio once", "\t\tif (!t->if_down)\n\t\t\tt->be.host->log", "\t\tif (1)\n\t\t\tt->be.host->log"),
+(TAP, "tap eio keeps link", "\tif (e == EIO) {", "\tif (0) {"),
+(TAP, "tap oversized", "size_t len = (size_t)n < sizeof(t->rx) ? (size_t)n : sizeof(t->rx);", "size_t len = (size_t)n < sizeof(t->rx) ? (size_t)n : sizeof(t->rx) - 1;"),
 ]
 only = sys.argv[1:]
 for f, name, old, new in M:
@@ -88,14 +133,15 @@ for f, name, old, new in M:
         print(f"{name}: PATTERN count {src.count(old)}")
         continue
     open(f, 'w').write(src.replace(old, new))
-    b = subprocess.run("nice cmake --build build -j2 --target test_net", shell=True,
+    b = subprocess.run("nice cmake --build build -j2 --target test_net test_net_tap", shell=True,
                        capture_output=True, text=True)
     open(f, 'w').write(src)
     if b.returncode:
         print(f"{name}: BUILD FAIL")
         print(b.stdout[-800:])
         continue
-    r = subprocess.run("timeout 120 ./build/tests/unit/virtio-mmio/test_net", shell=True,
+    r = subprocess.run("timeout 120 ./build/tests/unit/virtio-mmio/test_net && "
+                       "timeout 120 ./build/tests/unit/virtio-mmio/test_net_tap", shell=True,
                        capture_output=True, text=True)
     fails = sorted(set(re.findall(r':[FE]:\w+:(\w+):', r.stdout + r.stderr)))
     crashed = r.returncode != 0 and not fails
@@ -103,4 +149,5 @@ for f, name, old, new in M:
           f"{' (exit %d)' % r.returncode if crashed else ''}", flush=True)
 for f, src in orig.items():
     open(f, 'w').write(src)
-subprocess.run("cmake --build build -j2 --target test_net >/dev/null 2>&1", shell=True)
+subprocess.run("cmake --build build -j2 --target test_net test_net_tap >/dev/null 2>&1",
+               shell=True)

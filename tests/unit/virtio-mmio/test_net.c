@@ -52,7 +52,13 @@ extern const struct avmm_plugin_desc avmm_plugin;
 #define F_MTU (1ull << 3)
 #define F_MAC (1ull << 5)
 #define F_GUEST_TSO4 (1ull << 7)
+#define F_GUEST_TSO6 (1ull << 8)
+#define F_GUEST_ECN (1ull << 9)
+#define F_GUEST_UFO (1ull << 10)
 #define F_HOST_TSO4 (1ull << 11)
+#define F_HOST_TSO6 (1ull << 12)
+#define F_HOST_ECN (1ull << 13)
+#define F_HOST_UFO (1ull << 14)
 #define F_MRG_RXBUF (1ull << 15)
 #define F_STATUS (1ull << 16)
 #define F_CTRL_VQ (1ull << 17)
@@ -252,9 +258,11 @@ START_TEST(identity)
 	ck_assert(f & VDRV_F_VERSION_1);
 	ck_assert(f & VDRV_F_INDIRECT);
 	ck_assert(f & VDRV_F_EVENT_IDX);
-	/* No offloads, no control queue, no multiqueue in this step. */
-	ck_assert_uint_eq(f & (F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_HOST_TSO4 | F_CTRL_VQ |
-			       F_MQ), 0);
+	/* No offloads over a socket (no vnet headers), no control queue, no multiqueue. */
+	ck_assert_uint_eq(f & (F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_GUEST_ECN |
+			       F_GUEST_UFO | F_HOST_TSO4 | F_HOST_TSO6 | F_HOST_ECN | F_HOST_UFO |
+			       F_CTRL_VQ | F_MQ),
+			  0);
 	/* receiveq and transmitq only (5.1.2). */
 	vdrv_wr(&drv, VDRV_QSEL, 0);
 	ck_assert_uint_gt(vdrv_rd(&drv, VDRV_QNUM_MAX), 0);
@@ -352,6 +360,10 @@ START_TEST(key_errors)
 	expect_key_error("mtu", "67");
 	expect_key_error("mtu", "65536");
 	expect_key_error("net", "tap0");
+	expect_key_error("net", "tap:");
+#if !defined(__linux__)
+	expect_key_error("net", "tap:tap0"); /* Linux-only */
+#endif
 	expect_key_error("net", "unixgram:");
 	char missing[200];
 	snprintf(missing, sizeof(missing), "unixstream:%s/nobody.sock", dir);
@@ -415,6 +427,43 @@ START_TEST(tx_malformed_dropped)
 	ck_assert_uint_eq(stats()->tx_malformed, 2);
 	ck_assert_int_eq(recv(peer, big, sizeof(big), MSG_DONTWAIT | MSG_TRUNC), 65550);
 	dev.guest_errors = 0; /* the malformed chain was logged as one */
+}
+END_TEST
+
+START_TEST(tx_plain_header_only)
+{
+	up(0);
+	/* Without vnet headers the header must be plain: flags 0, GSO_NONE. */
+	static const uint8_t bad[3][HDR] = {
+		{1, 0, 0, 0, 0, 0, 34, 0, 6, 0}, /* NEEDS_CSUM */
+		{0, 1, 54, 0, 0xa8, 5},          /* GSO_TCPV4 */
+		{0, 0x80},                       /* ECN */
+	};
+	uint8_t chain[HDR + 60], got[100];
+	fill(chain + HDR, 60, 4);
+	uint32_t id, len;
+	for (unsigned i = 0; i < 3; i++) {
+		memcpy(chain, bad[i], HDR);
+		vdrv_mem_write(&drv, BUF, chain, sizeof(chain));
+		struct vdrv_buf b = {BUF, sizeof(chain), false};
+		vdrv_add(&drv, TXQ, &b, 1);
+		vdrv_kick(&drv, TXQ);
+		ck_assert(vdrv_used(&drv, TXQ, &id, &len));
+		ck_assert_uint_eq(stats()->tx_bad_hdr, i + 1);
+		ck_assert_int_eq(recv(peer, got, sizeof(got), MSG_DONTWAIT), -1);
+	}
+	/* The other fields do not matter without flags or GSO. */
+	memset(chain, 0, HDR);
+	chain[2] = 0x77, chain[10] = 3;
+	vdrv_mem_write(&drv, BUF, chain, sizeof(chain));
+	struct vdrv_buf b = {BUF, sizeof(chain), false};
+	vdrv_add(&drv, TXQ, &b, 1);
+	vdrv_kick(&drv, TXQ);
+	ck_assert(vdrv_used(&drv, TXQ, &id, &len));
+	ck_assert_int_eq(recv(peer, got, sizeof(got), MSG_DONTWAIT), 60);
+	ck_assert_mem_eq(got, chain + HDR, 60);
+	ck_assert_uint_eq(stats()->tx_bad_hdr, 3);
+	dev.guest_errors = 0;
 }
 END_TEST
 
@@ -1285,6 +1334,7 @@ int main(void)
 	tcase_add_test(tc, key_errors);
 	tcase_add_test(tc, tx_header_stripped);
 	tcase_add_test(tc, tx_malformed_dropped);
+	tcase_add_test(tc, tx_plain_header_only);
 	tcase_add_test(tc, tx_backpressure);
 	tcase_add_test(tc, rx_into_posted_buffer);
 	tcase_add_test(tc, rx_mergeable_spans_buffers);

@@ -3,7 +3,7 @@
 # Runs inside L1 (as /avmm/tests/net.sh SCENARIO): the virtio-net scenarios
 # of configs/linux-net.ini; run_integration.py checks the output.  L1 has no
 # network device, so every peer is in L1: its loopback through user
-# networking (slirp's 10.0.2.2).  Each scenario boots L2 from its own copy of the
+# networking (slirp's 10.0.2.2), or a tap device L1 makes.  Each scenario boots L2 from its own copy of the
 # root disk in batch mode (l1-lib.sh); the guest prints what it saw, and
 # L1's side comes between @@HOST-BEGIN and @@HOST-END.
 . /avmm/tests/lib.sh
@@ -31,10 +31,13 @@ www_stop() { # ADDR:PORT: stop it, and print the requests it logged
 # The guest: what it fetched, then its own web server; it waits until L1
 # connects to its port 7 (through hostfwd), so that L1 has
 # fetched from it first.  $1: the URL of L1's known file.
+# It counts the frames its 1 MiB fetch took (offloads make them few).
 guest_serve() {
 	cat <<EOF
 echo "features=\$(cat /sys/class/net/eth0/device/features)"
-timeout 30 wget -q -O /run/k $1; echo "wget-rc=\$?"
+r() { cat /sys/class/net/eth0/statistics/rx_packets; }
+a=\$(r); timeout 30 wget -q -O /run/k $1; echo "wget-rc=\$?"
+echo "guest-rx-frames=\$((\$(r)-a))"
 sha256sum /run/k
 mkdir /run/www; echo "guest-served-\$((6*7))" >/run/www/hello
 dd if=/etc/avmm-known of=/run/www/big bs=64k 2>/dev/null
@@ -130,9 +133,46 @@ sha256sum /run/k2'
 	finish $pid "$log" "$img"
 }
 
+# Tap: L1 makes avtap0 with an address, the guest takes a static one on
+# the same subnet, and each fetches the 1 MiB file from the other's web
+# server.  The offloads must be on and in use: 1 MiB at MTU 1500 is ~725
+# frames, with TSO a few dozen (both ways counted).  Then L1 deletes the tap
+# under the running guest: its link goes down (one log line) and it powers
+# off normally.  The config is linux-net.ini with net = tap: instead of
+# user networking (and without user networking's hostfwd).
+net_tap() {
+	img=$(disk_copy net-tap) || return 1
+	log=/tmp/net-tap.log
+	cfg=/avmm/configs/net-tap.ini
+	sed -e 's/^net = user$/net = tap:avtap0/' -e '/^hostfwd = /d' $CFG >$cfg
+	tunctl -t avtap0 >/dev/null || return 1 # busybox: no `ip tuntap`
+	echo 1 >/proc/sys/net/ipv6/conf/avtap0/disable_ipv6
+	ip addr add 192.168.77.1/24 dev avtap0
+	ip link set avtap0 up
+	www_start 192.168.77.1:8080
+	g='ip addr add 192.168.77.2/24 dev eth0; ip link set eth0 up
+'"$(guest_serve http://192.168.77.1:8080/known)"'
+c() { cat /sys/class/net/eth0/carrier; }
+n=0; while [ "$(c)" != 0 ] && [ $n -lt 60 ]; do sleep 0.5; n=$((n+1)); done
+echo "carrier-after-delete=$(c)"'
+	$AVMM -v -c $cfg -s "vda.path=$img" -s "$(boot_args rw "$g")" >"$log" 2>&1 &
+	pid=$!
+	echo "@@HOST-BEGIN"
+	t() { cat /sys/class/net/avtap0/statistics/rx_packets; }
+	wait_for "$log" "SERVING-2" 240
+	a=$(t)
+	host_fetch "$log" 192.168.77.2 80 7
+	echo "tap-rx-frames=$(($(t) - a))"
+	www_stop 192.168.77.1:8080
+	ip link del avtap0 && echo "tap-deleted"
+	rm -f $cfg
+	finish $pid "$log" "$img"
+}
+
 case $1 in
 net-user) net_user net-user off ;;
 net-restrict) net_user net-restrict on ;;
 net-rxfreeze) net_rxfreeze ;;
+net-tap) net_tap ;;
 *) echo "net.sh: unknown scenario '$1'"; exit 1 ;;
 esac

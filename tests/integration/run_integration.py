@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 from nested import GuestError, Nested, Unexpected  # noqa: E402
 
 DISK = ["disk-rw", "disk-durable", "disk-unsafe", "disk-readonly", "disk-console", "disk-lock"]
-NET = ["net-user", "net-restrict", "net-rxfreeze"]
+NET = ["net-user", "net-restrict", "net-rxfreeze", "net-tap"]
 SCENARIOS = ["kvm-probe", "hello", "fibonacci", "hang", "abort", "selfbrk", "devices",
              "virtio-hostile", "oot-scratch", "linux-shell", "linux-smp", "linux-disk"] + DISK + \
     NET + ["l1-kernel-log"]
@@ -80,6 +80,8 @@ EXPECTED_AVMM = {
         r"avmm: rng0: guest error: 8-byte read at 0xa000000 \(offset 0x0\) not supported by "
         r"this device; pc 0x[0-9a-f]+$",
         r"avmm: rng0: guest error: virtio-mmio: 1-byte write of register 0x070: ignored$"],
+    # L1 deletes the tap under the running guest.
+    "net-tap": [r"avmm: net0: warning: virtio-net: tap avtap0 was deleted: link down$"],
 }
 # tests/guests/virtio-hostile.S's cases, in its order: each must print
 # "virtio-hostile: NAME: ok".
@@ -343,6 +345,9 @@ NET_FEATURES = {"CSUM": 0, "GUEST_CSUM": 1, "MTU": 3, "MAC": 5, "GUEST_TSO4": 7,
                 "GUEST_TSO6": 8, "HOST_TSO4": 11, "HOST_TSO6": 12, "MRG_RXBUF": 15,
                 "STATUS": 16}
 NET_ALWAYS = ["MTU", "MAC", "MRG_RXBUF", "STATUS"]
+# The most frames 1 MiB over TCP may take either way with TSO in use (the
+# file and a short page; without TSO it takes over 700).
+NET_TSO_FRAMES = 300
 NET_OFFLOADS = ["CSUM", "GUEST_CSUM", "GUEST_TSO4", "GUEST_TSO6", "HOST_TSO4", "HOST_TSO6"]
 
 
@@ -363,7 +368,7 @@ def net_check(name, out, rc):
     known = known_sha256()
     want(r"^AVMM-L2-STATUS=0$", out, "the guest script", out)
     want(r"^avmm-rc=0$", host, "avmm's exit status after poweroff", out)
-    if name in ("net-user", "net-restrict"):
+    if name in ("net-user", "net-restrict", "net-tap"):
         # The guest served L1: a short page and the 1 MiB file.
         want(r"^host-got=guest-served-42$", host, "L1 fetched the guest's page", out)
         want(r"^host-big=%s  -$" % known, host, "L1 fetched the guest's 1 MiB file", out)
@@ -382,6 +387,20 @@ def net_check(name, out, rc):
              "resolver", out)
     elif name == "net-restrict":
         want(r"^wget-rc=[1-9]\d*$", out, "restrict = on: the guest's fetch from L1 fails", out)
+    elif name == "net-tap":
+        want(r"^wget-rc=0$", out, "the guest fetched L1's file over the tap", out)
+        want(r"^%s  /run/k$" % known, out, "sha256 of the file the guest fetched", out)
+        net_features(out, NET_ALWAYS + NET_OFFLOADS, [])
+        # 1 MiB in frames of at most 1514 bytes is over 700 frames each way;
+        # with TSO and the guest's GSO (GUEST_TSO4 on receive) it is a few
+        # dozen.  TSO off in either direction lands well above the limit.
+        for what, key in (("L1 to the guest", "guest-rx-frames"),
+                          ("the guest to L1", "tap-rx-frames")):
+            m = want(r"^%s=(\d+)$" % key, out, "frames counted " + what, out)
+            check(int(m.group(1)) < NET_TSO_FRAMES, "1 MiB from %s took %s frames, want < %d: "
+                  "segmentation offload is not in use" % (what, m.group(1), NET_TSO_FRAMES), out)
+        want(r"^tap-deleted$", host, "L1 deleted the tap", out)
+        want(r"^carrier-after-delete=0$", out, "the guest saw its link go down", out)
     elif name == "net-rxfreeze":
         want(r"^wget1-rc=0$", out, "the first fetch through the gateway", out)
         want(r"^flooded$", host, "L1 flooded the guest", out)

@@ -14,7 +14,12 @@
  * the first datagram is vfkit's 4-byte "VFKT", which tells a server that
  * learns its client from the first datagram (gvproxy --listen-vfkit; older
  * releases require it) where to send; vmnet-helper drops it.
- * Both connect to a peer already listening at PATH, and never block: a
+ * With `local`, the datagram socket is not connected: it sends to PATH and
+ * takes datagrams from PATH only, so the two ends may start in any order
+ * and the peer may restart, as with QEMU's -netdev dgram (two avmm guests,
+ * each with the other's `local` as its PATH, make a pair).  While nothing is
+ * bound at PATH frames are dropped, with one log line per absence.
+ * Otherwise both connect to a peer already listening at PATH, and never block: a
  * stream frame is reassembled across partial reads, and a frame the socket
  * took only part of is finished from the output watch before the next one
  * is taken.  A peer that goes away (EOF, reset, refused) takes the link
@@ -22,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +70,11 @@ struct netsock {
 	bool tx_waiting; /* a send said -EAGAIN: call cb->writable once there is room */
 
 	char *bound; /* the path we bound (not Linux), unlinked on close */
+
+	/* `local`: unconnected, to and from this address only */
+	bool unconnected;
+	bool peer_absent; /* the last send found no socket at PATH (logged once) */
+	struct sockaddr_un peer;
 
 	uint8_t rx[NETBE_FRAME_MAX];
 	uint8_t out[NETSOCK_LEN_BYTES + NETBE_FRAME_MAX];
@@ -109,18 +120,40 @@ static bool peer_gone(int e)
 	return e == ECONNRESET || e == ECONNREFUSED || e == ENOTCONN || e == EPIPE;
 }
 
-/* One datagram: 1 handed over (or dropped by the device), 0 nothing there. */
+static bool netsock_from_peer(const struct netsock *s, const struct sockaddr_un *from,
+			      socklen_t len)
+{
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	if (len <= off || from->sun_family != AF_UNIX)
+		return false;
+	size_t n = strnlen(from->sun_path, len - off);
+	return n == strlen(s->peer.sun_path) && !memcmp(from->sun_path, s->peer.sun_path, n);
+}
+
+/* One datagram: 1 handed over (or dropped: the device's choice, or not the
+ * peer's), 0 nothing there. */
 static int netsock_rx_dgram(struct netsock *s)
 {
+	struct sockaddr_un from;
 	struct iovec iov = {.iov_base = s->rx, .iov_len = sizeof(s->rx)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (s->unconnected) {
+		msg.msg_name = &from;
+		msg.msg_namelen = sizeof(from);
+	}
 	ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
+		/* Unconnected, a refusal is an old send's, not the end of the link. */
+		if (s->unconnected && peer_gone(errno))
+			return 1;
 		netsock_down(s, peer_gone(errno) ? "went away" : strerror(errno));
 		return 0;
 	}
+	/* Anyone may send to a bound path: only the peer's datagrams count. */
+	if (s->unconnected && !netsock_from_peer(s, &from, msg.msg_namelen))
+		return 1;
 	/* Longer than the buffer (cut short): a length past it, so the device drops it. */
 	if (msg.msg_flags & MSG_TRUNC)
 		n = (ssize_t)sizeof(s->rx) + 1;
@@ -237,14 +270,33 @@ static int netsock_send(struct netbe *be, const void *frame, size_t len)
 	if (len > NETBE_FRAME_MAX)
 		return -EMSGSIZE;
 	if (!s->stream) {
-		ssize_t n = send(s->fd, frame, len, NETSOCK_SEND_FLAGS);
-		if (n >= 0)
+		ssize_t n = s->unconnected
+				    ? sendto(s->fd, frame, len, NETSOCK_SEND_FLAGS,
+					     (const struct sockaddr *)&s->peer, sizeof(s->peer))
+				    : send(s->fd, frame, len, NETSOCK_SEND_FLAGS);
+		if (n >= 0) {
+			if (s->peer_absent) {
+				s->peer_absent = false;
+				s->be.host->log(s->be.dev, AVMM_LOG_INFO,
+						"virtio-net: unixgram peer %s is there again",
+						s->peer.sun_path);
+			}
 			return 0;
+		}
 		int e = errno;
 		if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EINTR) {
 			s->tx_waiting = true;
 			netsock_update(s);
 			return -EAGAIN;
+		}
+		if (s->unconnected && (e == ENOENT || e == ECONNREFUSED)) {
+			if (!s->peer_absent)
+				s->be.host->log(s->be.dev, AVMM_LOG_WARN,
+						"virtio-net: unixgram peer %s is not there (%s): "
+						"frames to it are dropped until it is",
+						s->peer.sun_path, strerror(e));
+			s->peer_absent = true;
+			return -ENOTCONN;
 		}
 		if (peer_gone(e)) {
 			netsock_down(s, "went away");
@@ -410,8 +462,10 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 			return e;
 		}
 	}
+	s->peer = sa;
+	s->unconnected = local != NULL;
 	/* Connect while still blocking (a unix connect completes at once), then go non-blocking. */
-	if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (!s->unconnected && connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		netsock_close(&s->be);
 		return host->cfg_error(dev, key,

@@ -961,12 +961,6 @@ START_TEST(stream_peer_closed_link_down)
 }
 END_TEST
 
-/* ---- net = user (libslirp) --------------------------------------------- */
-
-#if defined(AVMM_HAVE_SLIRP)
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 /* ---- unixgram `local`: a fixed address of our own -------------------------- */
 
 /* The peer at peer_path; the device bound at dir/local-PID.sock. */
@@ -1060,6 +1054,90 @@ START_TEST(local_stale_socket_and_file)
 	ck_assert_msg(!strncmp(dev.last_log, "local: ", 7), "%s", dev.last_log);
 }
 END_TEST
+
+/* Nothing at the peer's path yet: the device starts, drops what it sends
+ * (one log line), and reaches the peer once it is there, as two guests
+ * that start one after the other need. */
+START_TEST(local_peer_absent_then_there)
+{
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	fake_fini(&dev);
+	close(peer);
+	unlink(peer_path);
+	const char *kv[] = {"net", spec, "local", local_path, NULL};
+	ck_assert_int_eq(create("net0", kv), 0);
+	up(0);
+	ck_assert_uint_eq(cfg16(6), 1); /* the link is up: the peer may come */
+	uint8_t f[64], got[64];
+	fill(f, sizeof(f), 5);
+	tx_send(f, sizeof(f), 1);
+	ck_assert_msg(strstr(dev.last_log, "is not there"), "%s", dev.last_log);
+	dev.last_log[0] = 0;
+	tx_send(f, sizeof(f), 1); /* logged once per absence */
+	ck_assert_str_eq(dev.last_log, "");
+	ck_assert_uint_eq(stats()->tx_dropped, 2);
+	ck_assert_uint_eq(stats()->tx_frames, 0);
+	peer = bind_peer(SOCK_DGRAM);
+	tx_send(f, sizeof(f), 1);
+	ck_assert_int_eq(recv(peer, got, sizeof(got), MSG_DONTWAIT), sizeof(f));
+	ck_assert_mem_eq(got, f, sizeof(f));
+	ck_assert_uint_eq(stats()->tx_frames, 1);
+	ck_assert_msg(strstr(dev.last_log, "there again"), "%s", dev.last_log);
+	ck_assert_uint_eq(cfg16(6), 1);
+	/* It goes away again (a restart): dropped, logged again, link still up. */
+	close(peer);
+	unlink(peer_path);
+	peer = -1;
+	tx_send(f, sizeof(f), 1);
+	ck_assert_uint_eq(stats()->tx_dropped, 3);
+	ck_assert_msg(strstr(dev.last_log, "is not there"), "%s", dev.last_log);
+	ck_assert_uint_eq(cfg16(6), 1);
+}
+END_TEST
+
+/* Anyone may send to the bound path; only the peer's datagrams reach the guest. */
+START_TEST(local_only_from_peer)
+{
+	up(0);
+	rx_post(BUF, 2048);
+	vdrv_kick(&drv, RXQ);
+	uint8_t f[80];
+	fill(f, sizeof(f), 7);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, local_path);
+	/* a stranger: unbound (autobound on Linux), then bound elsewhere */
+	int x = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_eq(sendto(x, f, sizeof(f), 0, (struct sockaddr *)&sa, sizeof(sa)),
+			 sizeof(f));
+	close(x);
+	x = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un xa = {.sun_family = AF_UNIX};
+	snprintf(xa.sun_path, sizeof(xa.sun_path), "%s/x.sock", dir);
+	ck_assert_int_eq(bind(x, (struct sockaddr *)&xa, sizeof(xa)), 0);
+	ck_assert_int_eq(sendto(x, f, sizeof(f), 0, (struct sockaddr *)&sa, sizeof(sa)),
+			 sizeof(f));
+	close(x);
+	unlink(xa.sun_path);
+	vdrv_poll(&drv);
+	uint32_t id, len;
+	ck_assert(!vdrv_used(&drv, RXQ, &id, &len));
+	ck_assert_uint_eq(stats()->rx_frames, 0);
+	/* the peer */
+	ck_assert_int_eq(sendto(peer, f, sizeof(f), 0, (struct sockaddr *)&sa, sizeof(sa)),
+			 sizeof(f));
+	vdrv_poll(&drv);
+	ck_assert(vdrv_used(&drv, RXQ, &id, &len));
+	ck_assert_uint_eq(len, HDR + sizeof(f));
+	ck_assert_uint_eq(stats()->rx_frames, 1);
+}
+END_TEST
+
+/* ---- net = user (libslirp) --------------------------------------------- */
+
+#if defined(AVMM_HAVE_SLIRP)
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 static int free_port(void)
 {
@@ -1359,6 +1437,8 @@ int main(void)
 	tcase_add_checked_fixture(tl, setup_local, teardown);
 	tcase_add_test(tl, local_peer_sends_first);
 	tcase_add_test(tl, local_stale_socket_and_file);
+	tcase_add_test(tl, local_peer_absent_then_there);
+	tcase_add_test(tl, local_only_from_peer);
 	suite_add_tcase(s, tl);
 #if defined(AVMM_HAVE_SLIRP)
 	TCase *tu = tcase_create("user");

@@ -169,10 +169,109 @@ echo "carrier-after-delete=$(c)"'
 	finish $pid "$log" "$img"
 }
 
+# Two guests, each with a card on either socket framing: net0 on unixgram,
+# each bound at its own `local` path and sending to the other's (nothing in
+# between), and sN on unixstream through socat, which joins two listening
+# sockets into one byte pipe (avmm connects; the 4-byte length framing
+# crosses unchanged).  Each guest serves the 1 MiB file and fetches the
+# other's over both links; once both are done, L1 stops socat and both
+# stream links must go down.  The guest script is written into each disk
+# with debugfs: it is longer than a kernel command line holds.
+pair_script() { # ID PEER
+	cat <<EOF
+ifc() { for i in /sys/class/net/eth*; do [ "\$(cat \$i/address)" = "\$1" ] && echo \${i##*/}; done; }
+d=\$(ifc 52:54:00:12:78:0$1); s=\$(ifc 52:54:00:12:79:0$1); echo "links=\$d,\$s"
+ip addr add 192.168.78.$1/24 dev \$d; ip link set \$d up
+ip addr add 192.168.79.$1/24 dev \$s; ip link set \$s up
+mkdir /run/www; dd if=/etc/avmm-known of=/run/www/big bs=64k 2>/dev/null
+httpd -p 80 -h /run/www
+get() { # ADDR NAME: until the peer serves (it boots when it boots)
+	n=0; until timeout 20 wget -q -O /run/\$2 http://\$1/big; do
+		n=\$((n+1)); [ \$n -lt 40 ] || break; sleep 2; done
+	echo "\$2-tries=\$n"; sha256sum /run/\$2
+}
+get 192.168.78.$2 dgram; get 192.168.79.$2 stream
+echo "dgram-rx-bytes=\$(cat /sys/class/net/\$d/statistics/rx_bytes)"
+echo "stream-rx-bytes=\$(cat /sys/class/net/\$s/statistics/rx_bytes)"
+# Neither leaves before both are done: fetch the peer's "done", then give
+# the peer time to fetch ours.
+touch /run/www/done; n=0
+until timeout 10 wget -q -O /dev/null http://192.168.78.$2/done; do
+	n=\$((n+1)); [ \$n -lt 60 ] || break; sleep 1; done
+echo "peer-done-tries=\$n"; sleep 5
+ip link set \$d down; echo "PAIR-DONE-\$((1+1))"
+n=0; while [ "\$(cat /sys/class/net/\$s/carrier)" != 0 ] && [ \$n -lt 120 ]; do
+	sleep 0.5; n=\$((n+1)); done
+echo "stream-carrier=\$(cat /sys/class/net/\$s/carrier)"
+EOF
+}
+
+net_pair() {
+	pcfg=/avmm/configs/net-pair.ini
+	sed '/^hostfwd = /d' $CFG >$pcfg
+	rm -f /tmp/pair-1.dg /tmp/pair-2.dg /tmp/pair-s1 /tmp/pair-s2
+	socat UNIX-LISTEN:/tmp/pair-s1 UNIX-LISTEN:/tmp/pair-s2 2>/tmp/pair-socat.log &
+	sp=$!
+	echo "@@HOST-BEGIN"
+	for i in 1 2; do
+		p=$((3 - i))
+		img=$(disk_copy net-pair-$i) || return 1
+		pair_script $i $p >/tmp/pair.sh
+		debugfs -w -R "write /tmp/pair.sh /pair.sh" "$img" >/dev/null 2>&1
+		{
+			cat $pcfg
+			printf '\n[device s%s]\nplugin = virtio-mmio\ntype = net\n' $i
+			printf 'base = 0x0a000800\nirq = 20\nnet = unixstream:/tmp/pair-s%s\n' $i
+			printf 'mac = 52:54:00:12:79:0%s\n' $i
+		} >$pcfg.$i
+		# socat listens at pair-s2 once pair-s1 has its client
+		[ $i = 1 ] || wait_sock /tmp/pair-s2
+		$AVMM -v -c $pcfg.$i -s machine.memory=256M -s "vda.path=$img" \
+			-s net0.net=unixgram:/tmp/pair-$p.dg -s net0.local=/tmp/pair-$i.dg \
+			-s net0.mac=52:54:00:12:78:0$i \
+			-s "$(boot_args rw 'sh /pair.sh')" >/tmp/net-pair-$i.log 2>&1 &
+		eval pid$i=$!
+	done
+	rm -f /tmp/pair.sh
+	if wait_for /tmp/net-pair-1.log PAIR-DONE-2 300 &&
+		wait_for /tmp/net-pair-2.log PAIR-DONE-2 60; then
+		kill $sp && echo "socat-stopped"
+	else
+		echo "the guests never both finished (PAIR-DONE-2)"
+		kill $sp
+	fi
+	wait $sp 2>/dev/null
+	sed "s/^/socat: /" /tmp/pair-socat.log
+	for i in 1 2; do
+		eval pid=\$pid$i
+		wait_for /tmp/net-pair-$i.log AVMM-L2-STATUS 120 ||
+			{ echo "no AVMM-L2-STATUS from guest $i: killing avmm"; kill $pid; }
+		wait $pid
+		echo "avmm-rc-$i=$?"
+	done
+	echo "@@HOST-END"
+	for i in 1 2; do
+		echo "@@GUEST-$i"
+		cat /tmp/net-pair-$i.log
+		rm -f /tmp/net-pair-$i.log /tmp/net-pair-$i.img $pcfg.$i
+	done
+	echo "@@GUESTS-END"
+	rm -f $pcfg /tmp/pair-socat.log
+}
+
+wait_sock() { # PATH: until a socket is there (10 s at most)
+	n=0
+	while [ ! -S "$1" ] && [ $n -lt 20 ]; do
+		sleep 0.5
+		n=$((n + 1))
+	done
+}
+
 case $1 in
 net-user) net_user net-user off ;;
 net-restrict) net_user net-restrict on ;;
 net-rxfreeze) net_rxfreeze ;;
 net-tap) net_tap ;;
+net-pair) net_pair ;;
 *) echo "net.sh: unknown scenario '$1'"; exit 1 ;;
 esac

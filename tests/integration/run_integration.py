@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 from nested import GuestError, Nested, Unexpected  # noqa: E402
 
 DISK = ["disk-rw", "disk-durable", "disk-unsafe", "disk-readonly", "disk-console", "disk-lock"]
-NET = ["net-user", "net-restrict", "net-rxfreeze", "net-tap"]
+NET = ["net-user", "net-restrict", "net-rxfreeze", "net-tap", "net-pair"]
 SCENARIOS = ["kvm-probe", "hello", "fibonacci", "hang", "abort", "selfbrk", "devices",
              "virtio-hostile", "oot-scratch", "linux-shell", "linux-smp", "linux-disk"] + DISK + \
     NET + ["l1-kernel-log"]
@@ -82,6 +82,9 @@ EXPECTED_AVMM = {
         r"avmm: rng0: guest error: virtio-mmio: 1-byte write of register 0x070: ignored$"],
     # L1 deletes the tap under the running guest.
     "net-tap": [r"avmm: net0: warning: virtio-net: tap avtap0 was deleted: link down$"],
+    # L1 stops the socat joining the two guests' stream sockets.
+    "net-pair": [r"avmm: s%d: warning: virtio-net: unixstream peer closed the connection: "
+                 r"link down$" % i for i in (1, 2)],
 }
 # tests/guests/virtio-hostile.S's cases, in its order: each must print
 # "virtio-hostile: NAME: ok".
@@ -359,8 +362,36 @@ def net_features(out, want_on, want_off):
           % (", ".join(bad), ", ".join(want_on), ", ".join(want_off) or "-"), out)
 
 
+def pair_check(out, rc):
+    """net-pair: two guests, each fetching the other's file over both links."""
+    check(rc == 0, "net.sh exit status %d" % rc, out)
+    host = section(out, "@@HOST-BEGIN", "@@HOST-END", "what L1 saw")
+    want(r"^socat-stopped$", host, "L1 stopped socat once both guests were done", out)
+    known = known_sha256()
+    gic_allowed = bool(HOST_KEEPS_GIC.search(out))
+    for i, end in ((1, "@@GUEST-2"), (2, "@@GUESTS-END")):
+        g = section(out, "@@GUEST-%d" % i, end, "guest %d's console and avmm" % i)
+        who = "guest %d: " % i
+        want(r"^avmm-rc-%d=0$" % i, host, who + "avmm's exit status after poweroff", out)
+        want(r"^avmm-guest: rootfs init started \(batch\)$", g, who + "booted from the disk", out)
+        l2_batch_log(g, gic_allowed)
+        want(r"^AVMM-L2-STATUS=0$", g, who + "the guest script", out)
+        want(r"^links=eth\d,eth\d$", g, who + "both cards found by MAC", out)
+        for link in ("dgram", "stream"):
+            want(r"^%s  /run/%s$" % (known, link), g,
+                 who + "sha256 of the peer's file fetched over " + link, out)
+            m = want(r"^%s-rx-bytes=(\d+)$" % link, g, who + link + " bytes received", out)
+            check(int(m.group(1)) >= 1 << 20, "%s%s received %s bytes, less than the 1 MiB "
+                  "file" % (who, link, m.group(1)), out)
+        m = want(r"^peer-done-tries=(\d+)$", g, who + "the peer's done file", out)
+        check(int(m.group(1)) < 60, who + "never fetched the peer's done file", out)
+        want(r"^stream-carrier=0$", g, who + "the stream link went down with socat", out)
+
+
 def net_check(name, out, rc):
     """tests/integration/l1-net.sh's scenarios."""
+    if name == "net-pair":
+        return pair_check(out, rc)
     check(rc == 0, "net.sh exit status %d" % rc, out)
     want(r"^avmm-guest: rootfs init started \(batch\)$", out, "L2 booted from the disk", out)
     l2_batch_log(out, bool(HOST_KEEPS_GIC.search(out)))

@@ -463,13 +463,13 @@ static void tap_drain(void)
 		FUZZ_CHECKF(r >= (ssize_t)HDR && (size_t)r <= sizeof(buf),
 			    "the tap got a %zd-byte message", r);
 		uint64_t len = (uint64_t)r - HDR;
-		net_frame_seen(len);
 		const char *bad = hdr_bad(buf, len, net_features(), true);
 		FUZZ_CHECKF(!bad, "the tap got a header with %s: %02x %02x %u %u %u %u, "
 			    "%llu-byte frame, features 0x%llx%s", bad, buf[0], buf[1], le16(buf + 2),
 			    le16(buf + 4), le16(buf + 6), le16(buf + 8), (unsigned long long)len,
 			    (unsigned long long)net_features(), net.feat_known ? "" : " (offered)");
 		FUZZ_CHECKF(le16(buf + 10) == 0, "num_buffers %u to the tap", le16(buf + 10));
+		net_frame_seen(len);
 	}
 }
 

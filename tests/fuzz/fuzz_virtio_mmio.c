@@ -9,7 +9,12 @@
  * over `tap:fz0` with vnet headers, net_tap.c's system calls (net_tap.h)
  * replaced by a fake kernel: /dev/net/tun is one end of a socket pair, the
  * harness the other, SOCK_SEQPACKET or, when bit 0 of first byte / 5 is
- * set, SOCK_DGRAM).  Operations, each an opcode byte:
+ * set, SOCK_DGRAM; first byte / 10 % 10 makes the attach fail: 1 open
+ * ENOENT, 2..4 TUNSETIFF EPERM, EBUSY, EINVAL, 5 TUNGETIFF without
+ * IFF_PERSIST, 6 TUNSETVNETHDRSZ, 7 TUNSETVNETLE (harmless on a
+ * little-endian host), 8 TUNSETOFFLOAD, 9 no such interface; create must
+ * then fail with its fd closed and no watch left).  Operations, each an
+ * opcode byte:
  *   0 write(offset u16, size index u8, value u32)   1 read(offset, size index)
  *   2 poke RAM(offset u16, n u8, n bytes)            3 poll (doorbells, workers)
  *   4 console input(n u8, n bytes)                   5 device reset
@@ -54,7 +59,9 @@
  * escaped the bounds-checked accessors.
  *
  * Net, the virtio_net_hdr (virtio 1.2 5.1.6; the rules restated here from
- * the spec, not taken from net.c): the offload features are offered over
+ * the spec and net.c's header comment, not from its code: ECN without a
+ * GSO type and a driver's GSO frame with hdr_len 0 are refused by its
+ * contract, beyond the spec's MUSTs): the offload features are offered over
  * the tap only; after a bring-up FEATURES_OK reads back exactly when the
  * set is offered and meets 5.1.3.1's dependencies.  While the negotiated
  * features are known (no raw write to the feature or status registers
@@ -68,7 +75,10 @@
  * TUNSETOFFLOAD is what the GUEST_* features map to once DRIVER_OK is set,
  * 0 before.  Over the tap and unixgram, with the harness's own rings, the
  * peer never gets more frames than the TX chains posted whose header those
- * rules accept (a bad header never reaches the peer).
+ * rules accept (a bad header never reaches the peer).  The fake tap checks
+ * the attach sequence (TUNSETIFF flags and name, a 12-byte little-endian
+ * header, only TUN_F_CSUM/TSO4/TSO6/TSO_ECN offloads, no other ioctl) and
+ * that destroy closes the device's fd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -360,14 +370,28 @@ static struct tapk {
 	int read_errno, write_errno;
 	bool gone; /* deleted: TUNSETOFFLOAD fails too */
 	unsigned long offload;
+	/* attach faults */
+	unsigned attach, opens;
 } tk = {.peer = -1, .dev_fd = -1};
+
+enum { TK_OK, TK_OPEN, TK_SETIFF_PERM, TK_SETIFF_BUSY, TK_SETIFF_INVAL, TK_TRANSIENT, TK_HDRSZ,
+       TK_VNETLE, TK_OFFLOAD, TK_MISSING, TK_NFAULTS };
+
+static int tk_fail(int e)
+{
+	errno = e;
+	return -1;
+}
 
 static int tk_open(const char *path, int flags)
 {
 	int sv[2];
 
 	FUZZ_CHECK(!strcmp(path, "/dev/net/tun") && (flags & O_NONBLOCK));
-	FUZZ_CHECK(tk.dev_fd < 0);
+	FUZZ_CHECK(tk.dev_fd < 0 && tk.attach != TK_MISSING);
+	tk.opens++;
+	if (tk.attach == TK_OPEN)
+		return tk_fail(ENOENT);
 	FUZZ_CHECK(socketpair(AF_UNIX, (tk.dgram ? SOCK_DGRAM : SOCK_SEQPACKET) | SOCK_NONBLOCK |
 					       SOCK_CLOEXEC, 0, sv) == 0);
 	tk.dev_fd = sv[0];
@@ -384,21 +408,25 @@ static int tk_ioctl(int fd, unsigned long req, void *arg)
 	case TUNSETIFF:
 		FUZZ_CHECK(ifr->ifr_flags == (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR));
 		FUZZ_CHECK(!strcmp(ifr->ifr_name, "fz0"));
+		if (tk.attach >= TK_SETIFF_PERM && tk.attach <= TK_SETIFF_INVAL)
+			return tk_fail((int[]){EPERM, EBUSY, EINVAL}[tk.attach - TK_SETIFF_PERM]);
 		return 0;
 	case TUNGETIFF:
-		ifr->ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_PERSIST;
+		ifr->ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+		if (tk.attach != TK_TRANSIENT)
+			ifr->ifr_flags |= IFF_PERSIST;
 		return 0;
 	case TUNSETVNETHDRSZ:
 		FUZZ_CHECK(*(int *)arg == (int)HDR);
-		return 0;
+		return tk.attach == TK_HDRSZ ? tk_fail(EINVAL) : 0;
 	case TUNSETVNETLE:
 		FUZZ_CHECK(*(int *)arg == 1);
-		return 0;
+		return tk.attach == TK_VNETLE ? tk_fail(EINVAL) : 0;
 	case TUNSETOFFLOAD:
-		if (tk.gone) {
-			errno = EBADFD;
-			return -1;
-		}
+		if (tk.gone)
+			return tk_fail(EBADFD);
+		if (tk.attach == TK_OFFLOAD)
+			return tk_fail(EINVAL);
 		tk.offload = (unsigned long)(uintptr_t)arg;
 		FUZZ_CHECKF(!(tk.offload & ~(unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
 							     TUN_F_TSO_ECN)),
@@ -436,7 +464,7 @@ static int tk_close(int fd)
 
 static unsigned tk_if_index(const char *name)
 {
-	return strcmp(name, "fz0") ? 0 : 3;
+	return strcmp(name, "fz0") || tk.attach == TK_MISSING ? 0 : 3;
 }
 
 static const struct netbe_tap_sys tk_sys = {
@@ -869,7 +897,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char spec[160];
 	memset(&net, 0, sizeof(net));
 	net.fd = net.lfd = -1;
-	tk = (struct tapk){.dgram = (t0 / 5) & 1, .peer = -1, .dev_fd = -1};
+	tk = (struct tapk){.dgram = (t0 / 5) & 1, .peer = -1, .dev_fd = -1,
+			   .attach = t == 4 ? t0 / 10u % TK_NFAULTS : TK_OK};
 	if (t == 4) {
 		net.on = net.tap = true;
 		netbe_tap_sys = &tk_sys;
@@ -885,6 +914,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = fuzz_plugin_virtio_mmio.create(&dev, &fakehost, &inst, err, sizeof(err));
 	if (rc)
 		net_peer_unlink();
+	if (tk.attach != TK_OK && tk.attach != TK_VNETLE) {
+		/* Refused, with nothing left open or watched. */
+		FUZZ_CHECKF(rc < 0, "tap attach fault %u: create %d", tk.attach, rc);
+		FUZZ_CHECK(tk.dev_fd < 0 && dev.nwatches == 0);
+		FUZZ_CHECK(tk.opens == (tk.attach == TK_MISSING ? 0u : 1u));
+		if (tk.peer >= 0)
+			close(tk.peer);
+		tk.peer = -1;
+		fake_fini(&dev);
+		return 0;
+	}
 	FUZZ_CHECKF(rc == 0, "create: %d %s", rc, err);
 	FUZZ_CHECK(fake_unused_keys(&dev) == 0);
 	if (net.on && !net.tap) {

@@ -459,6 +459,12 @@ for t, tn in ((4, "tap"), (9, "tapdgram")):
         t_send(60, vh()) + N_POLL + t_tx(72, vh()) + N_POLL + u8(5) + t_up(T_RX) + N_POLL)
     put("virtio_mmio", "net-%s-eof" % tn, u8(t) + t_up(0) + n_rx(1600) + t_send(60, vh()) +
         N_POLL + t_fault(4) + N_POLL + t_tx(72, vh()) + N_POLL + u8(12) + u32(10**9) + N_POLL)
+# Attach faults (first byte / 10): each refused, nothing left open; 7 (TUNSETVNETLE) is harmless.
+for a, an in ((1, "open"), (2, "eperm"), (3, "ebusy"), (4, "einval"), (5, "transient"),
+              (6, "hdrsz"), (8, "offload"), (9, "missing")):
+    put("virtio_mmio", "net-tap-attach-%s" % an, u8(4 + 10 * a))
+put("virtio_mmio", "net-tap-attach-vnetle", u8(4 + 10 * 7) + t_up(T_RX) + n_rx(1600) +
+    t_send(60, vh(DATA_VALID)) + N_POLL)
 
 # ---- virtio_blk ----------------------------------------------------------------
 # setup byte (bit 0 readonly, bit 1 unsafe, bit 2 INDIRECT, bit 3 EVENT_IDX,

@@ -372,6 +372,100 @@ put("virtio_mmio", "net-stream-frames", u8(3) + n_up() + n_rx(2048) + n_rx(2048)
     n_raw(b"\x00\x00\x00\x05abcde") + N_POLL + n_raw(b"\x00\x01\x00\x10" + b"x" * 200) + N_POLL +
     n_raw(b"\xff\xff\xff\xff" + b"y" * 100) + N_POLL)
 
+# net over the tap (type 4 SOCK_SEQPACKET, 9 SOCK_DGRAM stands in for /dev/net/tun).
+# Ops 9 (mode, len, then the 12-byte vnet header the tap sends), 11 (fault mode:
+# 0 EIO, 1 EAGAIN, 2 EINVAL toggles, 3 deleted, 4 EOF), 14 post TX chain with a
+# header (nseg-1, total u32, kick, 12 header bytes), 15 bring-up masked to the
+# offered features (features u32, bit 31: unmasked).
+F = dict(CSUM=1 << 0, GUEST_CSUM=1 << 1, GUEST_TSO4=1 << 7, GUEST_TSO6=1 << 8, GUEST_ECN=1 << 9,
+         GUEST_UFO=1 << 10, HOST_TSO4=1 << 11, HOST_TSO6=1 << 12, HOST_ECN=1 << 13,
+         HOST_UFO=1 << 14)
+T_TX = F["CSUM"] | F["HOST_TSO4"] | F["HOST_TSO6"] | F["HOST_ECN"]
+T_RX = F["GUEST_CSUM"] | F["GUEST_TSO4"] | F["GUEST_TSO6"] | F["GUEST_ECN"]
+NEEDS_CSUM, DATA_VALID, GSO_TCPV4, GSO_UDP, GSO_TCPV6, GSO_ECN = 1, 2, 1, 3, 4, 0x80
+
+
+def vh(flags=0, gso=0, hdr_len=0, gso_size=0, cs=0, co=0, nb=0):
+    return u8(flags) + u8(gso) + u16(hdr_len) + u16(gso_size) + u16(cs) + u16(co) + u16(nb)
+
+
+def t_up(features, log2=4, unmasked=False):
+    return u8(15) + u32(features | N_MRG | N_MAC | N_STATUS | (1 << 31 if unmasked else 0)) + \
+        u8(log2)
+
+
+def t_tx(total, h, nseg=1, kick=1):
+    return u8(14) + u8(nseg - 1) + u32(total) + u8(kick) + h
+
+
+def t_send(length, h, mode=0):
+    return u8(9) + u8(mode & ~1) + u32(length) + h
+
+
+def t_raw(data):
+    return u8(9) + u8(1) + u32(len(data)) + data
+
+
+def t_fault(m):
+    return u8(11) + u8(m)
+
+
+T_BIG_RX = b"".join(n_rx(4096, 4096, 4096, 4096, kick=0) for _ in range(5)) + n_kick(0)
+for t, tn in ((4, "tap"), (9, "tapdgram")):
+    # Transmit: good headers (plain, partial checksum, TSO4 at 64 KiB, TSO6 with ECN), bad ones.
+    put("virtio_mmio", "net-%s-tx" % tn, u8(t) + t_up(T_TX, log2=6) +
+        t_tx(72, vh()) + t_tx(72, vh(NEEDS_CSUM, 0, 0, 0, 34, 6), nseg=2) + N_POLL + N_DRAIN +
+        t_tx(12 + 65550, vh(NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16), nseg=4) + N_POLL + N_DRAIN +
+        t_tx(12 + 20000, vh(NEEDS_CSUM, GSO_TCPV6 | GSO_ECN, 74, 1428, 54, 16), nseg=3) +
+        t_tx(72, vh(DATA_VALID)) + t_tx(5012, vh(NEEDS_CSUM, GSO_UDP, 42, 1472, 34, 6)) +
+        t_tx(72, vh(0, GSO_ECN)) + t_tx(72, vh(NEEDS_CSUM, 0, 0, 0, 53, 6)) +
+        t_tx(5012, vh(NEEDS_CSUM, GSO_TCPV4, 54, 0, 34, 16)) +
+        t_tx(5012, vh(0, GSO_TCPV4, 54, 1448)) + t_tx(8, vh()) + N_POLL + N_DRAIN)
+    # Transmit without the offloads negotiated: the same good headers are bad now.
+    put("virtio_mmio", "net-%s-tx-nooff" % tn, u8(t) + t_up(F["CSUM"] | F["HOST_TSO4"]) +
+        t_tx(5012, vh(NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16)) +
+        t_tx(5012, vh(NEEDS_CSUM, GSO_TCPV6, 74, 1428, 54, 16)) +
+        t_tx(5012, vh(NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, 54, 1448, 34, 16)) + N_POLL + N_DRAIN +
+        t_up(0) + t_tx(72, vh(NEEDS_CSUM, 0, 0, 0, 34, 6)) + t_tx(72, vh()) + N_POLL + N_DRAIN)
+    # Receive: good and bad headers, a header-only runt, a 64 KiB GSO frame and one past it.
+    put("virtio_mmio", "net-%s-rx" % tn, u8(t) + t_up(T_RX | F["GUEST_TSO4"], log2=8) + T_BIG_RX +
+        N_POLL + t_send(100, vh(NEEDS_CSUM, 0, 0, 0, 34, 6, nb=0x5555)) + N_POLL +
+        t_send(100, vh(DATA_VALID)) + t_send(100, vh(NEEDS_CSUM, 0, 0, 0, 95, 4)) +
+        t_send(100, vh(4)) + t_send(5000, vh(DATA_VALID, GSO_TCPV4, 54, 1448)) + N_POLL +
+        t_send(5000, vh(NEEDS_CSUM, GSO_UDP, 42, 1472, 34, 6)) +
+        t_send(5000, vh(NEEDS_CSUM, GSO_TCPV4, 5001, 1448, 34, 16)) + N_POLL +
+        t_raw(b"\x00" * 6) + t_raw(vh()) + t_send(10, vh()) + N_POLL +
+        t_send(65550, vh(NEEDS_CSUM, GSO_TCPV6 | GSO_ECN, 86, 1428, 54, 16)) + N_POLL +
+        T_BIG_RX + N_POLL + t_send(65551, vh(NEEDS_CSUM, GSO_TCPV6, 86, 1428, 54, 16)) + N_POLL)
+    # Receive without offloads: DATA_VALID dropped from the header, partial ones refused.
+    put("virtio_mmio", "net-%s-rx-nooff" % tn, u8(t) + t_up(0) + n_rx(1600) + n_rx(1600) +
+        n_rx(1600) + N_POLL + t_send(100, vh(DATA_VALID)) + t_send(100, vh(NEEDS_CSUM, 0, 0, 0,
+        34, 6)) + t_send(1500, vh(NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16)) + N_POLL +
+        t_send(60, vh()) + N_POLL)
+    # Feature sets the transport must refuse (5.1.3.1, and UFO never offered), then all of them.
+    put("virtio_mmio", "net-%s-features" % tn, u8(t) + t_up(F["GUEST_TSO4"]) +
+        t_up(F["GUEST_CSUM"] | F["GUEST_ECN"]) + t_up(F["CSUM"] | F["HOST_ECN"]) +
+        t_up(F["HOST_TSO6"]) + t_up(F["GUEST_CSUM"] | F["GUEST_UFO"], unmasked=True) +
+        t_up(F["CSUM"] | F["HOST_UFO"] | F["HOST_TSO4"], unmasked=True) +
+        t_up(T_TX | T_RX) + n_rx(2048) + t_tx(72, vh()) + N_POLL + N_DRAIN + u8(5) + N_POLL)
+    # The tap down (EIO), full (EAGAIN, the timer retries), refusing a header (EINVAL).
+    put("virtio_mmio", "net-%s-down" % tn, u8(t) + t_up(T_TX) + t_fault(0) + t_tx(72, vh()) +
+        t_tx(72, vh()) + N_POLL + t_fault(0) + t_tx(72, vh()) + N_POLL + N_DRAIN + t_fault(1) +
+        t_tx(72, vh()) + t_tx(72, vh()) + N_POLL + u8(12) + u32(10**6) + t_fault(1) + N_POLL +
+        N_DRAIN + t_fault(2) + t_tx(72, vh(NEEDS_CSUM, 0, 0, 0, 34, 6)) + N_POLL + t_fault(2) +
+        N_DRAIN)
+    # Deleted: reads (and writes) fail with EBADFD; or the stand-in closes (end of file).
+    put("virtio_mmio", "net-%s-deleted" % tn, u8(t) + t_up(T_RX) + n_rx(1600) + t_fault(3) +
+        t_send(60, vh()) + N_POLL + t_tx(72, vh()) + N_POLL + u8(5) + t_up(T_RX) + N_POLL)
+    put("virtio_mmio", "net-%s-eof" % tn, u8(t) + t_up(0) + n_rx(1600) + t_send(60, vh()) +
+        N_POLL + t_fault(4) + N_POLL + t_tx(72, vh()) + N_POLL + u8(12) + u32(10**9) + N_POLL)
+# Attach faults (first byte / 10): each refused, nothing left open; 7 (TUNSETVNETLE) is harmless.
+for a, an in ((1, "open"), (2, "eperm"), (3, "ebusy"), (4, "einval"), (5, "transient"),
+              (6, "hdrsz"), (8, "offload"), (9, "missing")):
+    put("virtio_mmio", "net-tap-attach-%s" % an, u8(4 + 10 * a))
+put("virtio_mmio", "net-tap-attach-vnetle", u8(4 + 10 * 7) + t_up(T_RX) + n_rx(1600) +
+    t_send(60, vh(DATA_VALID)) + N_POLL)
+
 # ---- virtio_blk ----------------------------------------------------------------
 # setup byte (bit 0 readonly, bit 1 unsafe, bit 2 INDIRECT, bit 3 EVENT_IDX,
 # bit 4 no FLUSH, bits 5..7 queue size 4 << v); then operations.

@@ -92,7 +92,7 @@ run() { # LABEL VARIANT BACKEND SECS
 	tap)
 		append="$append netbench.ip=192.168.77.2/24 netbench.peer=192.168.77.1"
 		rxhost=192.168.77.2
-		avmm_net="-s net0.net=tap:tap0"
+		avmm_net="-s net0.net=tap:tap0 -s net0.hostfwd="
 		qemu_net=tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off ;;
 	*) echo "net-l1: unknown backend $3"; return 1 ;;
 	esac

@@ -704,6 +704,31 @@ static int vnet_keys(struct vnet *n)
 
 /* ---- plugin hooks ------------------------------------------------------- */
 
+/*
+ * The keys only user networking reads, set for another backend: named as
+ * such rather than as unknown.  Empty is as good as absent, so that
+ * `-s net0.hostfwd=` turns linux-net.ini into a machine for another backend.
+ */
+static int vnet_user_keys_unset(struct vnet *n, const char *spec)
+{
+	static const char *const keys[] = {"hostfwd", "restrict", "subnet"};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v;
+		int rc = n->host->cfg_str(n->dev, keys[i], &v);
+		if (rc == -ENOENT)
+			continue;
+		if (rc)
+			return rc;
+		if (*v)
+			return n->host->cfg_error(n->dev, keys[i],
+						  "only net = user reads this key, not net = %s: "
+						  "delete it, or empty it with -s %s.%s=",
+						  spec, n->host->dev_name(n->dev), keys[i]);
+	}
+	return 0;
+}
+
 static int vnet_open_backend(struct vnet *n, char *err, size_t errlen)
 {
 	const char *spec;
@@ -713,6 +738,8 @@ static int vnet_open_backend(struct vnet *n, char *err, size_t errlen)
 					  "missing: set net = user, unixgram:PATH, "
 					  "unixstream:PATH or tap:NAME");
 	if (rc)
+		return rc;
+	if (strcmp(spec, "user") && (rc = vnet_user_keys_unset(n, spec)))
 		return rc;
 	rc = netbe_socket_open(n->dev, n->host, "net", spec, &vnet_cb, n, &n->be, err, errlen);
 	if (rc != -ENOENT)

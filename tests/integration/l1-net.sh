@@ -138,13 +138,11 @@ sha256sum /run/k2'
 # server.  The offloads must be on and in use: 1 MiB at MTU 1500 is ~725
 # frames, with TSO a few dozen (both ways counted).  Then L1 deletes the tap
 # under the running guest: its link goes down (one log line) and it powers
-# off normally.  The config is linux-net.ini with net = tap: instead of
-# user networking (and without user networking's hostfwd).
+# off normally.  The machine is linux-net.ini with net = tap: and without
+# user networking's hostfwd, as the README shows.
 net_tap() {
 	img=$(disk_copy net-tap) || return 1
 	log=/tmp/net-tap.log
-	cfg=/avmm/configs/net-tap.ini
-	sed -e 's/^net = user$/net = tap:avtap0/' -e '/^hostfwd = /d' $CFG >$cfg
 	tunctl -t avtap0 >/dev/null || return 1 # busybox: no `ip tuntap`
 	echo 1 >/proc/sys/net/ipv6/conf/avtap0/disable_ipv6
 	ip addr add 192.168.77.1/24 dev avtap0
@@ -155,7 +153,8 @@ net_tap() {
 c() { cat /sys/class/net/eth0/carrier; }
 n=0; while [ "$(c)" != 0 ] && [ $n -lt 60 ]; do sleep 0.5; n=$((n+1)); done
 echo "carrier-after-delete=$(c)"'
-	$AVMM -v -c $cfg -s "vda.path=$img" -s "$(boot_args rw "$g")" >"$log" 2>&1 &
+	$AVMM -v -c $CFG -s net0.net=tap:avtap0 -s net0.hostfwd= -s "vda.path=$img" \
+		-s "$(boot_args rw "$g")" >"$log" 2>&1 &
 	pid=$!
 	echo "@@HOST-BEGIN"
 	t() { cat /sys/class/net/avtap0/statistics/rx_packets; }
@@ -165,7 +164,6 @@ echo "carrier-after-delete=$(c)"'
 	echo "tap-rx-frames=$(($(t) - a))"
 	www_stop 192.168.77.1:8080
 	ip link del avtap0 && echo "tap-deleted"
-	rm -f $cfg
 	finish $pid "$log" "$img"
 }
 
@@ -208,7 +206,6 @@ EOF
 
 net_pair() {
 	pcfg=/avmm/configs/net-pair.ini
-	sed '/^hostfwd = /d' $CFG >$pcfg
 	rm -f /tmp/pair-1.dg /tmp/pair-2.dg /tmp/pair-s1 /tmp/pair-s2
 	socat UNIX-LISTEN:/tmp/pair-s1 UNIX-LISTEN:/tmp/pair-s2 2>/tmp/pair-socat.log &
 	sp=$!
@@ -219,7 +216,7 @@ net_pair() {
 		pair_script $i $p >/tmp/pair.sh
 		debugfs -w -R "write /tmp/pair.sh /pair.sh" "$img" >/dev/null 2>&1
 		{
-			cat $pcfg
+			cat $CFG
 			printf '\n[device s%s]\nplugin = virtio-mmio\ntype = net\n' $i
 			printf 'base = 0x0a000800\nirq = 20\nnet = unixstream:/tmp/pair-s%s\n' $i
 			printf 'mac = 52:54:00:12:79:0%s\n' $i
@@ -228,7 +225,7 @@ net_pair() {
 		[ $i = 1 ] || wait_sock /tmp/pair-s2
 		$AVMM -v -c $pcfg.$i -s machine.memory=256M -s "vda.path=$img" \
 			-s net0.net=unixgram:/tmp/pair-$p.dg -s net0.local=/tmp/pair-$i.dg \
-			-s net0.mac=52:54:00:12:78:0$i \
+			-s net0.mac=52:54:00:12:78:0$i -s net0.hostfwd= \
 			-s "$(boot_args rw 'sh /pair.sh')" >/tmp/net-pair-$i.log 2>&1 &
 		eval pid$i=$!
 	done
@@ -256,7 +253,7 @@ net_pair() {
 		rm -f /tmp/net-pair-$i.log /tmp/net-pair-$i.img $pcfg.$i
 	done
 	echo "@@GUESTS-END"
-	rm -f $pcfg /tmp/pair-socat.log
+	rm -f /tmp/pair-socat.log
 }
 
 wait_sock() { # PATH: until a socket is there (10 s at most)

@@ -67,6 +67,8 @@ M = [
 (SOCK, "local unlinked", "\tif (s->bound) {\n\t\tunlink(s->bound);", "\tif (s->bound) {"),
 (SOCK, "vfkit magic", "if (!stream && !local && send(", "if (0 && send("),
 (SOCK, "no magic with local", "if (!stream && !local && send(", "if (!stream && send("),
+(NET, "user keys elsewhere refused", "\t\tif (*v)\n\t\t\treturn n->host->cfg_error(n->dev, keys[i],", "\t\tif (0)\n\t\t\treturn n->host->cfg_error(n->dev, keys[i],"),
+(NET, "user keys empty accepted", "\t\tif (*v)\n\t\t\treturn n->host->cfg_error(n->dev, keys[i],", "\t\tif (1)\n\t\t\treturn n->host->cfg_error(n->dev, keys[i],"),
 (SOCK, "local connects", "s->unconnected = local != NULL;", "s->unconnected = false;"),
 (SOCK, "local from peer only", "if (s->unconnected && !netsock_from_peer(s, &from, msg.msg_namelen))", "if (s->unconnected && !netsock_from_peer(s, &from, msg.msg_namelen) && 0)"),
 (SOCK, "local absent logged once", "\t\t\tif (!s->peer_absent)\n\t\t\t\ts->be.host->log", "\t\t\tif (1)\n\t\t\t\ts->be.host->log"),

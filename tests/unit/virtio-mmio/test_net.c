@@ -371,8 +371,26 @@ START_TEST(key_errors)
 	/* `net` absent altogether. */
 	ck_assert_int_eq(create("net0", NULL), -EINVAL);
 	ck_assert_uint_eq(dev.cfg_errors, 1);
-	/* Leave a device for teardown. */
 	fake_fini(&dev);
+	/* User networking's keys on another backend: named, and fine when empty. */
+	const char *user_keys[] = {"hostfwd", "tcp::2222-:22", "restrict", "on",
+				   "subnet", "10.0.2.0/24"};
+	for (unsigned i = 0; i < 6; i += 2) {
+		expect_key_error(user_keys[i], user_keys[i + 1]);
+		const char *kv[] = {"net", spec, user_keys[i], user_keys[i + 1], NULL};
+		ck_assert_int_eq(create("net0", kv), -EINVAL);
+		char want[64];
+		snprintf(want, sizeof(want), "%s: only net = user reads this key", user_keys[i]);
+		ck_assert_msg(!strncmp(dev.last_log, want, strlen(want)), "%s", dev.last_log);
+		inst = NULL;
+		fake_fini(&dev);
+		const char *empty[] = {"net", spec, user_keys[i], "", NULL};
+		ck_assert_int_eq(create("net0", empty), 0);
+		avmm_plugin.destroy(inst);
+		inst = NULL;
+		fake_fini(&dev);
+	}
+	/* Leave a device for teardown. */
 	const char *kv[] = {"net", spec, NULL};
 	ck_assert_int_eq(create("net0", kv), 0);
 }

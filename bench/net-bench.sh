@@ -93,4 +93,7 @@ AVMM_SYSROOT=$sysroot AVMM_L1_DIR=$work/l1 AVMM_L1_NO_TOOLS=1 \
 
 # ---- summary ------------------------------------------------------------------
 grep -q '^net-l1: done' "$log" || die "the L1 run did not finish (see $log)"
+# A VMM that failed to start leaves empty rows: no ratio may come of it.
+! grep -q '^net-l1: vmm-rc=[1-9]' "$log" ||
+	die "a VMM exited with an error (net-l1: vmm-rc=...; see $log)"
 "$AVMM_REPO/bench/net-summary.sh" "$log" | tee -a "$log"

@@ -12,9 +12,10 @@
 #                                           and their symbol tables
 #   /avmm/build/guest/{Image,initramfs.cpio.gz}   the L2 Linux, and
 #     initramfs-modules.cpio.gz, rootfs.img       its virtio root disk
-#   /usr/bin/{debugfs,e2fsck,socat}         for the disk tests (Debian arm64)
+#   /usr/bin/{debugfs,e2fsck,socat}         for the disk and net tests, and
+#     qemu-system-aarch64                   net-qemu's other VMM (Debian arm64)
 #   /lib/modules/*.ko, load.list            L1 kernel modules /init loads: tun
-#                                           (bench/net-bench.sh's tap0)
+#                                           (net-tap's and net-bench.sh's taps)
 #   /lib/...                                every shared library they need
 # so `/avmm/bin/avmm -c /avmm/configs/x.ini` resolves the configs' relative
 # paths (../build/guest/Image) exactly as in the source tree.
@@ -103,11 +104,13 @@ for f in initramfs-modules.cpio.gz rootfs.img; do
 done
 
 # ---- programs the disk tests run in L1 on avmm's images ------------------
-# debugfs and e2fsck read an image back; socat talks to a unix-socket chardev.
-# Debian's arm64 builds with their libraries (tools/fetch-arm64-bin.sh).
+# debugfs and e2fsck read an image back; socat talks to a unix-socket chardev;
+# QEMU is the other guest's VMM in the net-qemu scenario.  Debian's arm64
+# builds with their libraries (tools/fetch-arm64-bin.sh).
 extra_libdirs=()
 if [ -z "${AVMM_L1_NO_TOOLS:-}" ]; then
-	for t in "e2fsprogs sbin/debugfs sbin/e2fsck" "socat usr/bin/socat"; do
+	for t in "e2fsprogs sbin/debugfs sbin/e2fsck" "socat usr/bin/socat" \
+		"qemu-system-arm usr/bin/qemu-system-aarch64"; do
 		read -r pkg progs <<<"$t"
 		# shellcheck disable=SC2086 # progs: one word a program
 		bins=$("$AVMM_REPO/tools/fetch-arm64-bin.sh" "$pkg" "$AVMM_L1_DIR/tools/$pkg" $progs) ||

@@ -167,15 +167,16 @@ echo "carrier-after-delete=$(c)"'
 	finish $pid "$log" "$img"
 }
 
-# Two guests, each with a card on either socket framing: net0 on unixgram,
-# each bound at its own `local` path and sending to the other's (nothing in
-# between), and sN on unixstream through socat, which joins two listening
-# sockets into one byte pipe (avmm connects; the 4-byte length framing
-# crosses unchanged).  Each guest serves the 1 MiB file and fetches the
-# other's over both links; once both are done, L1 stops socat and both
-# stream links must go down.  The guest script is written into each disk
-# with debugfs: it is longer than a kernel command line holds.
-pair_script() { # ID PEER
+# Two guests, each with a card on either socket framing, fetch each other's
+# 1 MiB file over both (net-pair: two avmm guests; net-qemu: an avmm guest
+# and a QEMU guest).  Guest N is 192.168.78.N on its unixgram card and
+# 192.168.79.N on its unixstream card; cards are told apart by MAC.  Both
+# serve the file and fetch the other's over both links; once both are done
+# the stream link goes away (L1 stops socat, or the QEMU guest powers off)
+# and the guests that wait for it must see their stream link go down.  The
+# guest script is written into each disk with debugfs: it is longer than a
+# kernel command line holds.
+pair_script() { # ID PEER WAIT: WAIT=1 waits for the stream link to go down
 	cat <<EOF
 ifc() { for i in /sys/class/net/eth*; do [ "\$(cat \$i/address)" = "\$1" ] && echo \${i##*/}; done; }
 d=\$(ifc 52:54:00:12:78:0$1); s=\$(ifc 52:54:00:12:79:0$1); echo "links=\$d,\$s"
@@ -198,38 +199,68 @@ until timeout 10 wget -q -O /dev/null http://192.168.78.$2/done; do
 	n=\$((n+1)); [ \$n -lt 60 ] || break; sleep 1; done
 echo "peer-done-tries=\$n"; sleep 5
 ip link set \$d down; echo "PAIR-DONE-\$((1+1))"
+[ $3 = 1 ] || exit 0
 n=0; while [ "\$(cat /sys/class/net/\$s/carrier)" != 0 ] && [ \$n -lt 120 ]; do
 	sleep 0.5; n=\$((n+1)); done
 echo "stream-carrier=\$(cat /sys/class/net/\$s/carrier)"
 EOF
 }
 
+pair_disk() { # ID PEER WAIT: prints the image, the guest's script on it
+	img=$(disk_copy "net-pair-$1") || return 1
+	pair_script "$@" >/tmp/pair.sh
+	debugfs -w -R "write /tmp/pair.sh /pair.sh" "$img" >/dev/null 2>&1
+	rm -f /tmp/pair.sh
+	echo "$img"
+}
+
+pair_avmm() { # ID PEER STREAM-PATH IMG: avmm guest ID in the background, log /tmp/net-pair-ID.log
+	cfg=/avmm/configs/net-pair-$1.ini
+	{
+		cat $CFG
+		printf '\n[device s%s]\nplugin = virtio-mmio\ntype = net\n' "$1"
+		printf 'base = 0x0a000800\nirq = 20\nnet = unixstream:%s\n' "$3"
+		printf 'mac = 52:54:00:12:79:0%s\n' "$1"
+	} >$cfg
+	$AVMM -v -c $cfg -s machine.memory=256M -s "vda.path=$4" \
+		-s "net0.net=unixgram:/tmp/pair-$2.dg" -s "net0.local=/tmp/pair-$1.dg" \
+		-s "net0.mac=52:54:00:12:78:0$1" -s net0.hostfwd= \
+		-s "$(boot_args rw 'sh /pair.sh')" >"/tmp/net-pair-$1.log" 2>&1 &
+}
+
+pair_end() { # NAME-1 PID-1 NAME-2 PID-2: wait for both, print the logs
+	for i in 1 2; do
+		eval "vmm=\$$((2 * i - 1)) pid=\$$((2 * i))"
+		wait_for /tmp/net-pair-$i.log AVMM-L2-STATUS 120 ||
+			{ echo "no AVMM-L2-STATUS from guest $i: killing $vmm"; kill "$pid"; }
+		wait "$pid"
+		echo "$vmm-rc-$i=$?"
+	done
+	echo "@@HOST-END"
+	for i in 1 2; do
+		echo "@@GUEST-$i"
+		cat /tmp/net-pair-$i.log
+		rm -f /tmp/net-pair-$i.log /tmp/net-pair-$i.img /avmm/configs/net-pair-$i.ini
+	done
+	echo "@@GUESTS-END"
+	rm -f /tmp/pair-1.dg /tmp/pair-2.dg /tmp/pair-s1 /tmp/pair-s2
+}
+
+# Two avmm guests: unixgram with nothing in between (each bound at its own
+# `local`, sending to the other's), unixstream through socat, which joins two
+# listening sockets into one byte pipe (avmm only connects; the length
+# framing crosses unchanged).  L1 stops socat at the end.
 net_pair() {
-	pcfg=/avmm/configs/net-pair.ini
 	rm -f /tmp/pair-1.dg /tmp/pair-2.dg /tmp/pair-s1 /tmp/pair-s2
 	socat UNIX-LISTEN:/tmp/pair-s1 UNIX-LISTEN:/tmp/pair-s2 2>/tmp/pair-socat.log &
 	sp=$!
 	echo "@@HOST-BEGIN"
-	for i in 1 2; do
-		p=$((3 - i))
-		img=$(disk_copy net-pair-$i) || return 1
-		pair_script $i $p >/tmp/pair.sh
-		debugfs -w -R "write /tmp/pair.sh /pair.sh" "$img" >/dev/null 2>&1
-		{
-			cat $CFG
-			printf '\n[device s%s]\nplugin = virtio-mmio\ntype = net\n' $i
-			printf 'base = 0x0a000800\nirq = 20\nnet = unixstream:/tmp/pair-s%s\n' $i
-			printf 'mac = 52:54:00:12:79:0%s\n' $i
-		} >$pcfg.$i
-		# socat listens at pair-s2 once pair-s1 has its client
-		[ $i = 1 ] || wait_sock /tmp/pair-s2
-		$AVMM -v -c $pcfg.$i -s machine.memory=256M -s "vda.path=$img" \
-			-s net0.net=unixgram:/tmp/pair-$p.dg -s net0.local=/tmp/pair-$i.dg \
-			-s net0.mac=52:54:00:12:78:0$i -s net0.hostfwd= \
-			-s "$(boot_args rw 'sh /pair.sh')" >/tmp/net-pair-$i.log 2>&1 &
-		eval pid$i=$!
-	done
-	rm -f /tmp/pair.sh
+	img1=$(pair_disk 1 2 1) && img2=$(pair_disk 2 1 1) || return 1
+	pair_avmm 1 2 /tmp/pair-s1 "$img1"
+	pid1=$!
+	wait_sock /tmp/pair-s2 # socat listens there once pair-s1 has its client
+	pair_avmm 2 1 /tmp/pair-s2 "$img2"
+	pid2=$!
 	if wait_for /tmp/net-pair-1.log PAIR-DONE-2 300 &&
 		wait_for /tmp/net-pair-2.log PAIR-DONE-2 60; then
 		kill $sp && echo "socat-stopped"
@@ -239,21 +270,36 @@ net_pair() {
 	fi
 	wait $sp 2>/dev/null
 	sed "s/^/socat: /" /tmp/pair-socat.log
-	for i in 1 2; do
-		eval pid=\$pid$i
-		wait_for /tmp/net-pair-$i.log AVMM-L2-STATUS 120 ||
-			{ echo "no AVMM-L2-STATUS from guest $i: killing avmm"; kill $pid; }
-		wait $pid
-		echo "avmm-rc-$i=$?"
-	done
-	echo "@@HOST-END"
-	for i in 1 2; do
-		echo "@@GUEST-$i"
-		cat /tmp/net-pair-$i.log
-		rm -f /tmp/net-pair-$i.log /tmp/net-pair-$i.img $pcfg.$i
-	done
-	echo "@@GUESTS-END"
 	rm -f /tmp/pair-socat.log
+	pair_end avmm $pid1 avmm $pid2
+}
+
+# avmm's guest 1 and QEMU's guest 2, with QEMU's own socket netdevs:
+# -netdev dgram (bound at pair-2.dg, sending to avmm's local pair-1.dg) and
+# -netdev stream,server=on, which avmm connects to.  QEMU's guest powers off
+# when done, which ends the stream: avmm's guest must see its link go down.
+net_qemu() {
+	rm -f /tmp/pair-1.dg /tmp/pair-2.dg /tmp/pair-s1 /tmp/pair-s2
+	echo "@@HOST-BEGIN"
+	img1=$(pair_disk 1 2 1) && img2=$(pair_disk 2 1 0) || return 1
+	cmdline=$(boot_args rw 'sh /pair.sh')
+	qemu-system-aarch64 -M virt,gic-version=2,kernel_irqchip=off -accel kvm -cpu host \
+		-smp 1 -m 256 -nodefaults -no-user-config -display none -serial stdio \
+		-kernel /avmm/build/guest/Image -initrd /avmm/build/guest/initramfs-modules.cpio.gz \
+		-append "${cmdline#boot.cmdline=}" \
+		-drive "file=$img2,if=none,format=raw,id=d0" -device virtio-blk-device,drive=d0 \
+		-netdev dgram,id=n0,local.type=unix,local.path=/tmp/pair-2.dg,remote.type=unix,remote.path=/tmp/pair-1.dg \
+		-device virtio-net-device,netdev=n0,mac=52:54:00:12:78:02 \
+		-netdev stream,id=n1,server=on,addr.type=unix,addr.path=/tmp/pair-s2 \
+		-device virtio-net-device,netdev=n1,mac=52:54:00:12:79:02 \
+		</dev/null >/tmp/net-pair-2.log 2>&1 &
+	pid2=$!
+	wait_sock /tmp/pair-s2
+	pair_avmm 1 2 /tmp/pair-s2 "$img1"
+	pid1=$!
+	wait_for /tmp/net-pair-1.log PAIR-DONE-2 300 ||
+		echo "the avmm guest never finished (PAIR-DONE-2)"
+	pair_end avmm $pid1 qemu $pid2
 }
 
 wait_sock() { # PATH: until a socket is there (10 s at most)
@@ -270,5 +316,6 @@ net-restrict) net_user net-restrict on ;;
 net-rxfreeze) net_rxfreeze ;;
 net-tap) net_tap ;;
 net-pair) net_pair ;;
+net-qemu) net_qemu ;;
 *) echo "net.sh: unknown scenario '$1'"; exit 1 ;;
 esac

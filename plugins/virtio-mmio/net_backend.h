@@ -135,4 +135,21 @@ static inline void netbe_close(struct netbe *be)
 		be->ops->close(be);
 }
 
+/*
+ * For the fd backends: make the I/O-thread watch on `fd` ask for `want`
+ * (0: no watch); *cur is what it asks for now.  The ABI has no modify, so
+ * a change is an unwatch and a watch; a failed watch leaves *cur 0.
+ */
+static inline void netbe_watch(struct netbe *be, int fd, unsigned *cur, unsigned want,
+			       avmm_io_fn fn, void *opaque)
+{
+	if (want == *cur)
+		return;
+	if (*cur)
+		be->host->io_unwatch(be->dev, fd);
+	*cur = 0;
+	if (want && be->host->io_watch(be->dev, fd, want, fn, opaque) == 0)
+		*cur = want;
+}
+
 #endif

@@ -82,18 +82,10 @@ struct netsock {
 
 static void netsock_io(void *opaque, int fd, unsigned revents);
 
-/* Make the watch ask for `events` (no modify in the ABI: unwatch, watch). */
+/* Make the watch ask for `events`; none once the link is down. */
 static void netsock_set_events(struct netsock *s, unsigned events)
 {
-	if (!s->up)
-		events = 0;
-	if (events == s->events)
-		return;
-	if (s->events)
-		s->be.host->io_unwatch(s->be.dev, s->fd);
-	s->events = 0;
-	if (events && s->be.host->io_watch(s->be.dev, s->fd, events, netsock_io, s) == 0)
-		s->events = events;
+	netbe_watch(&s->be, s->fd, &s->events, s->up ? events : 0, netsock_io, s);
 }
 
 static void netsock_update(struct netsock *s)

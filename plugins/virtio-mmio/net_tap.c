@@ -78,18 +78,10 @@ struct nettap {
 
 static void nettap_io(void *opaque, int fd, unsigned revents);
 
-/* Make the watch ask for `events` (no modify in the ABI: unwatch, watch). */
+/* Make the watch ask for `events`; none once the link is down. */
 static void nettap_set_events(struct nettap *t, unsigned events)
 {
-	if (!t->up)
-		events = 0;
-	if (events == t->events)
-		return;
-	if (t->events)
-		t->be.host->io_unwatch(t->be.dev, t->fd);
-	t->events = 0;
-	if (events && t->be.host->io_watch(t->be.dev, t->fd, events, nettap_io, t) == 0)
-		t->events = events;
+	netbe_watch(&t->be, t->fd, &t->events, t->up ? events : 0, nettap_io, t);
 }
 
 static void nettap_update(struct nettap *t)

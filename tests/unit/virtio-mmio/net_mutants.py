@@ -16,7 +16,8 @@ NET = 'plugins/virtio-mmio/net.c'
 SOCK = 'plugins/virtio-mmio/net_socket.c'
 SLIRP = 'plugins/virtio-mmio/net_slirp.c'
 TAP = 'plugins/virtio-mmio/net_tap.c'
-orig = {f: open(f).read() for f in (NET, SOCK, SLIRP, TAP)}
+BE = 'plugins/virtio-mmio/net_backend.h'
+orig = {f: open(f).read() for f in (NET, SOCK, SLIRP, TAP, BE)}
 M = [
 (NET, "offer mrg_rxbuf", "VIRTIO_NET_F_STATUS |\n\t\t    VIRTIO_NET_F_MRG_RXBUF |", "VIRTIO_NET_F_STATUS |"),
 (NET, "config status", "n->link_up ? VIRTIO_NET_S_LINK_UP : 0);", "VIRTIO_NET_S_LINK_UP);"),
@@ -69,6 +70,8 @@ M = [
 (SOCK, "no magic with local", "if (!stream && !local && send(", "if (!stream && send("),
 (NET, "user keys elsewhere refused", "\t\tif (*v)\n\t\t\treturn n->host->cfg_error(n->dev, keys[i],", "\t\tif (0)\n\t\t\treturn n->host->cfg_error(n->dev, keys[i],"),
 (NET, "user keys empty accepted", "\t\tif (*v)\n\t\t\treturn n->host->cfg_error(n->dev, keys[i],", "\t\tif (1)\n\t\t\treturn n->host->cfg_error(n->dev, keys[i],"),
+(BE, "watch remembered", "\t\t*cur = want;\n}", "\t\t(void)0;\n}"),
+(BE, "watch unwatched first", "\tif (*cur)\n\t\tbe->host->io_unwatch(be->dev, fd);", "\tif (0)\n\t\tbe->host->io_unwatch(be->dev, fd);"),
 (SOCK, "local connects", "s->unconnected = local != NULL;", "s->unconnected = false;"),
 (SOCK, "local from peer only", "if (s->unconnected && !netsock_from_peer(s, &from, msg.msg_namelen))", "if (s->unconnected && !netsock_from_peer(s, &from, msg.msg_namelen) && 0)"),
 (SOCK, "local absent logged once", "\t\t\tif (!s->peer_absent)\n\t\t\t\ts->be.host->log", "\t\t\tif (1)\n\t\t\t\ts->be.host->log"),

@@ -96,6 +96,7 @@
 #include "net_backend.h"
 #include "net_tap.h"
 #include "vdev.h"
+#include "vnet_spec.h" /* virtio-net feature bits and header fields */
 
 extern const struct avmm_plugin_desc fuzz_plugin_virtio_mmio;
 
@@ -114,27 +115,7 @@ extern const struct avmm_plugin_desc fuzz_plugin_virtio_mmio;
 #define HDR_SLOTS 0x8000ull /* op 14's headers: 16 bytes per head descriptor */
 #define HDR_SLOTS_END (HDR_SLOTS + 16ull * 256)
 
-/* virtio 1.2 5.1.3 feature bits and 5.1.6 header fields. */
-#define F_CSUM (1ull << 0)
-#define F_GUEST_CSUM (1ull << 1)
-#define F_GUEST_TSO4 (1ull << 7)
-#define F_GUEST_TSO6 (1ull << 8)
-#define F_GUEST_ECN (1ull << 9)
-#define F_GUEST_UFO (1ull << 10)
-#define F_HOST_TSO4 (1ull << 11)
-#define F_HOST_TSO6 (1ull << 12)
-#define F_HOST_ECN (1ull << 13)
-#define F_HOST_UFO (1ull << 14)
-#define F_MRG_RXBUF (1ull << 15)
 #define F_VERSION_1 (1ull << 32)
-#define F_OFFLOADS                                                                     \
-	(F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_GUEST_ECN | F_HOST_TSO4 | \
-	 F_HOST_TSO6 | F_HOST_ECN)
-#define H_NEEDS_CSUM 1u
-#define H_DATA_VALID 2u
-#define H_GSO_TCPV4 1u
-#define H_GSO_TCPV6 4u
-#define H_GSO_ECN 0x80u
 #define S_DRIVER_OK 4u
 #define S_FEATURES_OK 8u
 

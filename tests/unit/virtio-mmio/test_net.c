@@ -33,6 +33,7 @@
 #include "net.h"
 #include "vdev.h"
 #include "vdriver.h"
+#include "vnet_spec.h"
 
 extern const struct avmm_plugin_desc avmm_plugin;
 
@@ -45,24 +46,6 @@ extern const struct avmm_plugin_desc avmm_plugin;
 #define TXQ 1
 #define QSIZE 16
 #define HDR 12 /* struct virtio_net_hdr with num_buffers (5.1.6) */
-
-/* Feature bits (5.1.3). */
-#define F_CSUM (1ull << 0)
-#define F_GUEST_CSUM (1ull << 1)
-#define F_MTU (1ull << 3)
-#define F_MAC (1ull << 5)
-#define F_GUEST_TSO4 (1ull << 7)
-#define F_GUEST_TSO6 (1ull << 8)
-#define F_GUEST_ECN (1ull << 9)
-#define F_GUEST_UFO (1ull << 10)
-#define F_HOST_TSO4 (1ull << 11)
-#define F_HOST_TSO6 (1ull << 12)
-#define F_HOST_ECN (1ull << 13)
-#define F_HOST_UFO (1ull << 14)
-#define F_MRG_RXBUF (1ull << 15)
-#define F_STATUS (1ull << 16)
-#define F_CTRL_VQ (1ull << 17)
-#define F_MQ (1ull << 22)
 
 static struct avmm_dev dev;
 static void *inst;

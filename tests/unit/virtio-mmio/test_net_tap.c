@@ -34,6 +34,7 @@
 #include "net_tap.h"
 #include "vdev.h"
 #include "vdriver.h"
+#include "vnet_spec.h"
 
 extern const struct avmm_plugin_desc avmm_plugin;
 
@@ -45,29 +46,6 @@ extern const struct avmm_plugin_desc avmm_plugin;
 #define TXQ 1
 #define QSIZE 64
 #define HDR 12
-
-#define F_CSUM (1ull << 0)
-#define F_GUEST_CSUM (1ull << 1)
-#define F_GUEST_TSO4 (1ull << 7)
-#define F_GUEST_TSO6 (1ull << 8)
-#define F_GUEST_ECN (1ull << 9)
-#define F_GUEST_UFO (1ull << 10)
-#define F_HOST_TSO4 (1ull << 11)
-#define F_HOST_TSO6 (1ull << 12)
-#define F_HOST_ECN (1ull << 13)
-#define F_HOST_UFO (1ull << 14)
-#define F_MRG_RXBUF (1ull << 15)
-#define F_ALL_OFFLOADS                                                                   \
-	(F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_GUEST_ECN | F_HOST_TSO4 |  \
-	 F_HOST_TSO6 | F_HOST_ECN)
-
-/* virtio_net_hdr flags and gso_type (5.1.6). */
-#define NEEDS_CSUM 1
-#define DATA_VALID 2
-#define GSO_TCPV4 1
-#define GSO_UDP 3
-#define GSO_TCPV6 4
-#define GSO_ECN 0x80
 
 /* ---- the fake kernel ------------------------------------------------------ */
 
@@ -325,7 +303,7 @@ END_TEST
 START_TEST(offloads_offered)
 {
 	uint64_t f = vdrv_device_features(&drv);
-	ck_assert_uint_eq(f & F_ALL_OFFLOADS, F_ALL_OFFLOADS);
+	ck_assert_uint_eq(f & F_OFFLOADS, F_OFFLOADS);
 	ck_assert_uint_eq(f & (F_GUEST_UFO | F_HOST_UFO), 0);
 	ck_assert(f & F_MRG_RXBUF);
 }
@@ -349,7 +327,7 @@ START_TEST(feature_dependencies)
 	ck_assert(accepted(F_CSUM | F_HOST_TSO4 | F_HOST_ECN));
 	ck_assert(accepted(F_CSUM | F_HOST_TSO6 | F_HOST_ECN));
 	ck_assert(accepted(F_CSUM | F_GUEST_CSUM));
-	ck_assert(accepted(F_ALL_OFFLOADS | F_MRG_RXBUF));
+	ck_assert(accepted(F_OFFLOADS | F_MRG_RXBUF));
 }
 END_TEST
 
@@ -365,7 +343,7 @@ START_TEST(tunsetoffload_mapping)
 		{F_GUEST_CSUM | F_GUEST_TSO4, TUN_F_CSUM | TUN_F_TSO4},
 		{F_GUEST_CSUM | F_GUEST_TSO6, TUN_F_CSUM | TUN_F_TSO6},
 		{F_GUEST_CSUM | F_GUEST_TSO6 | F_GUEST_ECN, TUN_F_CSUM | TUN_F_TSO6 | TUN_F_TSO_ECN},
-		{F_ALL_OFFLOADS, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN},
+		{F_OFFLOADS, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN},
 	};
 	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		unsigned calls = k.offload_calls;
@@ -424,41 +402,41 @@ START_TEST(tx_header_rules)
 	mkhdr(h, 0, 0, 0, 0, 0, 0);
 	ck_assert(tx_ok(h, 60));
 	/* Partial checksum: the field ends exactly at the end of the frame, or one past. */
-	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 34, 6);
+	mkhdr(h, H_NEEDS_CSUM, 0, 0, 0, 34, 6);
 	ck_assert(tx_ok(h, 60));
-	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 52, 6);
+	mkhdr(h, H_NEEDS_CSUM, 0, 0, 0, 52, 6);
 	ck_assert(tx_ok(h, 60));
-	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 53, 6);
+	mkhdr(h, H_NEEDS_CSUM, 0, 0, 0, 53, 6);
 	ck_assert(!tx_ok(h, 60));
-	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 0xffff, 0xffff); /* no 16-bit wrap */
+	mkhdr(h, H_NEEDS_CSUM, 0, 0, 0, 0xffff, 0xffff); /* no 16-bit wrap */
 	ck_assert(!tx_ok(h, 60));
 	/* Flags the driver may not set. */
-	mkhdr(h, DATA_VALID, 0, 0, 0, 0, 0);
+	mkhdr(h, H_DATA_VALID, 0, 0, 0, 0, 0);
 	ck_assert(!tx_ok(h, 60));
 	mkhdr(h, 8, 0, 0, 0, 0, 0);
 	ck_assert(!tx_ok(h, 60));
 	/* GSO: the good ones, up to 64 KiB. */
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 1448, 34, 16);
 	ck_assert(tx_ok(h, 65550));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV6 | GSO_ECN, 74, 1428, 54, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV6 | H_GSO_ECN, 74, 1428, 54, 16);
 	ck_assert(tx_ok(h, 20000));
 	/* Unknown or unoffered types, ECN without GSO. */
-	mkhdr(h, NEEDS_CSUM, GSO_UDP, 42, 1472, 34, 6);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_UDP, 42, 1472, 34, 6);
 	ck_assert(!tx_ok(h, 5000));
-	mkhdr(h, NEEDS_CSUM, 2, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, 2, 54, 1448, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
-	mkhdr(h, NEEDS_CSUM, 5, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, 5, 54, 1448, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
-	mkhdr(h, 0, GSO_ECN, 0, 0, 0, 0);
+	mkhdr(h, 0, H_GSO_ECN, 0, 0, 0, 0);
 	ck_assert(!tx_ok(h, 60));
 	/* Nonsense GSO fields. */
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 0, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 0, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 0, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 0, 1448, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 5001, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 5001, 1448, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
-	mkhdr(h, 0, GSO_TCPV4, 54, 1448, 0, 0);
+	mkhdr(h, 0, H_GSO_TCPV4, 54, 1448, 0, 0);
 	ck_assert(!tx_ok(h, 5000));
 	ck_assert_uint_eq(stats()->tx_frames, 5);
 	dev.guest_errors = 0; /* the first bad header was logged as one */
@@ -469,23 +447,23 @@ START_TEST(tx_header_not_negotiated)
 {
 	uint8_t h[HDR];
 	up(F_CSUM | F_HOST_TSO4); /* no TSO6, no ECN */
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 1448, 34, 16);
 	ck_assert(tx_ok(h, 5000));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV6, 74, 1428, 54, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV6, 74, 1428, 54, 16);
 	ck_assert(!tx_ok(h, 5000));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4 | H_GSO_ECN, 54, 1448, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
 	vdrv_wr(&drv, VDRV_STATUS, 0);
 	up(F_CSUM | F_HOST_TSO6); /* no TSO4 */
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 1448, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV6, 74, 1428, 54, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV6, 74, 1428, 54, 16);
 	ck_assert(tx_ok(h, 5000));
 	vdrv_wr(&drv, VDRV_STATUS, 0);
 	up(0); /* nothing: not even a partial checksum */
-	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 34, 6);
+	mkhdr(h, H_NEEDS_CSUM, 0, 0, 0, 34, 6);
 	ck_assert(!tx_ok(h, 60));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 1448, 34, 16);
 	ck_assert(!tx_ok(h, 5000));
 	mkhdr(h, 0, 0, 0, 0, 0, 0);
 	ck_assert(tx_ok(h, 60));
@@ -541,11 +519,11 @@ START_TEST(rx_header_without_offloads)
 	mkhdr(h, 0, 0, 0, 0, 0, 0);
 	ck_assert(rx(h, 100, 0));
 	/* Known good: the news is dropped, the frame is not. */
-	mkhdr(h, DATA_VALID, 0, 0, 0, 0, 0);
+	mkhdr(h, H_DATA_VALID, 0, 0, 0, 0, 0);
 	ck_assert(rx(h, 100, 0));
-	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 34, 6);
+	mkhdr(h, H_NEEDS_CSUM, 0, 0, 0, 34, 6);
 	ck_assert(!rx(h, 100, 0));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 1448, 34, 16);
 	ck_assert(!rx(h, 5000, 0));
 }
 END_TEST
@@ -554,35 +532,35 @@ START_TEST(rx_header_rules)
 {
 	uint8_t h[HDR];
 	up(F_GUEST_CSUM | F_GUEST_TSO4);
-	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 34, 6);
-	ck_assert(rx(h, 100, NEEDS_CSUM));
-	mkhdr(h, DATA_VALID, 0, 0, 0, 0, 0);
-	ck_assert(rx(h, 100, DATA_VALID));
-	mkhdr(h, NEEDS_CSUM, 0, 0, 0, 95, 4);
+	mkhdr(h, H_NEEDS_CSUM, 0, 0, 0, 34, 6);
+	ck_assert(rx(h, 100, H_NEEDS_CSUM));
+	mkhdr(h, H_DATA_VALID, 0, 0, 0, 0, 0);
+	ck_assert(rx(h, 100, H_DATA_VALID));
+	mkhdr(h, H_NEEDS_CSUM, 0, 0, 0, 95, 4);
 	ck_assert(!rx(h, 100, 0));
 	mkhdr(h, 4, 0, 0, 0, 0, 0); /* RSC_INFO: not negotiated */
 	ck_assert(!rx(h, 100, 0));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
-	ck_assert(rx(h, 5000, NEEDS_CSUM));
-	mkhdr(h, DATA_VALID, GSO_TCPV4, 54, 1448, 0, 0); /* forwarded GRO: no partial csum */
-	ck_assert(rx(h, 5000, DATA_VALID));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV6, 74, 1428, 54, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 1448, 34, 16);
+	ck_assert(rx(h, 5000, H_NEEDS_CSUM));
+	mkhdr(h, H_DATA_VALID, H_GSO_TCPV4, 54, 1448, 0, 0); /* forwarded GRO: no partial csum */
+	ck_assert(rx(h, 5000, H_DATA_VALID));
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV6, 74, 1428, 54, 16);
 	ck_assert(!rx(h, 5000, 0));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4 | H_GSO_ECN, 54, 1448, 34, 16);
 	ck_assert(!rx(h, 5000, 0));
-	mkhdr(h, NEEDS_CSUM, GSO_UDP, 42, 1472, 34, 6);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_UDP, 42, 1472, 34, 6);
 	ck_assert(!rx(h, 5000, 0));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 0, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 0, 34, 16);
 	ck_assert(!rx(h, 5000, 0));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 5001, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 5001, 1448, 34, 16);
 	ck_assert(!rx(h, 5000, 0));
 	/* TSO6 only: TSO4 is not negotiated. */
 	vdrv_wr(&drv, VDRV_STATUS, 0);
 	up(F_GUEST_CSUM | F_GUEST_TSO6);
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV4, 54, 1448, 34, 16);
 	ck_assert(!rx(h, 5000, 0));
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV6, 74, 1428, 54, 16);
-	ck_assert(rx(h, 5000, NEEDS_CSUM));
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV6, 74, 1428, 54, 16);
+	ck_assert(rx(h, 5000, H_NEEDS_CSUM));
 	/* Shorter than a header at all. */
 	uint64_t bad = stats()->rx_bad_hdr;
 	ck_assert_int_eq(send(k.peer, h, 6, 0), 6);
@@ -602,7 +580,7 @@ START_TEST(rx_gso_64k_mergeable)
 			&drv, RXQ, &(struct vdrv_buf){BUF + 0x800ull * i, SZ, true}, 1);
 	vdrv_kick(&drv, RXQ);
 	uint8_t h[HDR];
-	mkhdr(h, NEEDS_CSUM, GSO_TCPV6, 86, 1428, 54, 16);
+	mkhdr(h, H_NEEDS_CSUM, H_GSO_TCPV6, 86, 1428, 54, 16);
 	tap_send(h, 65550);
 	static uint8_t got[HDR + 65550];
 	size_t off = 0;

@@ -37,6 +37,7 @@
 #include "net.h"
 #include "vdev.h"
 #include "vdriver.h"
+#include "vnet_spec.h"
 
 extern const struct avmm_plugin_desc avmm_plugin;
 
@@ -50,12 +51,6 @@ extern const struct avmm_plugin_desc avmm_plugin;
 #define HDR 12
 #define NRX 48
 #define RXSZ 2048
-
-#define F_CSUM (1ull << 0)
-#define F_GUEST_CSUM (1ull << 1)
-#define F_GUEST_TSO4 (1ull << 7)
-#define F_HOST_TSO4 (1ull << 11)
-#define F_MRG_RXBUF (1ull << 15)
 
 static struct avmm_dev dev;
 static void *inst;

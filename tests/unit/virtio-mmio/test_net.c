@@ -197,6 +197,15 @@ static void fill(uint8_t *p, size_t len, uint8_t seed)
 		p[i] = (uint8_t)(seed + i * 7);
 }
 
+/* The datagram waiting at the peer, `want` bytes long, and where it came from. */
+static socklen_t peer_recvfrom(uint8_t *buf, size_t len, size_t want, struct sockaddr_un *from)
+{
+	socklen_t fl = sizeof(*from);
+	ck_assert_int_eq(recvfrom(peer, buf, len, MSG_DONTWAIT, (struct sockaddr *)from, &fl),
+			 want);
+	return fl;
+}
+
 /* Datagram: learn the device's own address from a frame it sends, and answer there. */
 static void peer_connect_back(void)
 {
@@ -204,10 +213,7 @@ static void peer_connect_back(void)
 	fill(f, sizeof(f), 1);
 	tx_send(f, sizeof(f), 1);
 	struct sockaddr_un from;
-	socklen_t fl = sizeof(from);
-	ck_assert_int_eq(recvfrom(peer, got, sizeof(got), MSG_DONTWAIT, (struct sockaddr *)&from,
-				  &fl),
-			 sizeof(f));
+	socklen_t fl = peer_recvfrom(got, sizeof(got), sizeof(f), &from);
 	ck_assert_int_eq(connect(peer, (struct sockaddr *)&from, fl), 0);
 	uint32_t id, len;
 	ck_assert(vdrv_used(&drv, TXQ, &id, &len));
@@ -1005,10 +1011,7 @@ START_TEST(local_peer_sends_first)
 	/* And what the device sends comes from that address. */
 	tx_send(f, sizeof(f), 1);
 	struct sockaddr_un from;
-	socklen_t fl = sizeof(from);
-	ck_assert_int_eq(recvfrom(peer, got, sizeof(got), MSG_DONTWAIT, (struct sockaddr *)&from,
-				  &fl),
-			 sizeof(f));
+	peer_recvfrom(got, sizeof(got), sizeof(f), &from);
 	ck_assert_str_eq(from.sun_path, local_path);
 	/* The device removes the path it bound. */
 	avmm_plugin.destroy(inst);

@@ -103,7 +103,7 @@ for f in initramfs-modules.cpio.gz rootfs.img; do
 	[ ! -e "$AVMM_GUEST_DIR/$f" ] || cp --sparse=always "$AVMM_GUEST_DIR/$f" "$root/avmm/build/guest/"
 done
 
-# ---- programs the disk tests run in L1 on avmm's images ------------------
+# ---- programs the disk and net tests run in L1 ----------------------------
 # debugfs and e2fsck read an image back; socat talks to a unix-socket chardev;
 # QEMU is the other guest's VMM in the net-qemu scenario.  Debian's arm64
 # builds with their libraries (tools/fetch-arm64-bin.sh).

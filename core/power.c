@@ -30,8 +30,9 @@ struct power {
 	atomic_bool stopping;
 	atomic_int exit_status;
 	atomic_bool reset_pending;
-	unsigned reset_parked;
-	unsigned reset_generation;
+	/* The reset's two barriers: parked (then reset), re-initialised (then run). */
+	unsigned reset_parked, reset_rejoined;
+	unsigned reset_generation, rejoin_generation;
 	unsigned brought_up; /* vCPUs 0 .. brought_up - 1 are up */
 	struct power_cpu cpu[];
 };
@@ -110,15 +111,36 @@ bool power_reset_pending(struct power *p)
 	return atomic_load(&p->reset_pending);
 }
 
+/*
+ * Wait under p->lock until every vCPU has arrived (*count reaches ncpus) or
+ * the machine stops.  The last to arrive returns true with the lock held and
+ * the others still waiting; it lets them go with barrier_release().
+ */
+static bool barrier_arrive(struct power *p, unsigned *count, const unsigned *gen)
+{
+	unsigned mine = *gen;
+
+	if (++*count == p->ncpus)
+		return true;
+	while (*gen == mine && !atomic_load(&p->stopping))
+		pthread_cond_wait(&p->cond, &p->lock);
+	return false;
+}
+
+static void barrier_release(struct power *p, unsigned *count, unsigned *gen)
+{
+	*count = 0;
+	++*gen;
+	pthread_cond_broadcast(&p->cond);
+}
+
 int power_park_for_reset(struct power *p, unsigned cpu)
 {
-	unsigned gen;
 	int rc = 0;
 
 	(void)cpu;
 	pthread_mutex_lock(&p->lock);
-	gen = p->reset_generation;
-	if (++p->reset_parked == p->ncpus) {
+	if (barrier_arrive(p, &p->reset_parked, &p->reset_generation)) {
 		/* The others wait for the generation to change: reset unlocked. */
 		pthread_mutex_unlock(&p->lock);
 		log_msg(AVMM_LOG_INFO, "guest requested a system reset: restarting");
@@ -126,19 +148,24 @@ int power_park_for_reset(struct power *p, unsigned cpu)
 		pthread_mutex_lock(&p->lock);
 		for (unsigned i = 0; i < p->ncpus; i++)
 			p->cpu[i].state = POWER_OFF;
-		p->reset_parked = 0;
 		atomic_store(&p->reset_pending, false);
-		p->reset_generation++;
-		pthread_cond_broadcast(&p->cond);
-	} else {
-		while (p->reset_generation == gen && !atomic_load(&p->stopping))
-			pthread_cond_wait(&p->cond, &p->lock);
+		barrier_release(p, &p->reset_parked, &p->reset_generation);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (rc) {
 		power_request_stop(p, 1);
 		return -ECANCELED;
 	}
+	return atomic_load(&p->stopping) ? -ECANCELED : 0;
+}
+
+int power_reset_rejoin(struct power *p, unsigned cpu)
+{
+	(void)cpu;
+	pthread_mutex_lock(&p->lock);
+	if (barrier_arrive(p, &p->reset_rejoined, &p->rejoin_generation))
+		barrier_release(p, &p->reset_rejoined, &p->rejoin_generation);
+	pthread_mutex_unlock(&p->lock);
 	return atomic_load(&p->stopping) ? -ECANCELED : 0;
 }
 

@@ -2,7 +2,8 @@
 /*
  * Machine power state.  This module owns whether the machine is stopping (and
  * the exit status the first stop request chose), the system-reset rendezvous
- * (every vCPU parks, the last one to arrive resets the machine, all restart),
+ * (every vCPU parks, the last one to arrive resets the machine, each
+ * re-initialises its own state, and none runs again before all have),
  * each vCPU's PSCI power state for userspace PSCI (CPU_ON, CPU_OFF,
  * AFFINITY_INFO) and the order in which vCPUs are brought up.  It sits below
  * vcpu.c, psci.c and the device layer and calls nothing above it: interrupting
@@ -44,6 +45,14 @@ bool power_reset_pending(struct power *p);
  * machine stops instead (also when the reset failed).
  */
 int power_park_for_reset(struct power *p, unsigned cpu);
+/*
+ * vCPU `cpu` has re-initialised its accelerator state after the reset: wait
+ * for the others.  Without this, a vCPU already running the new boot could
+ * power on a secondary (KVM's in-kernel PSCI CPU_ON) that has yet to re-init,
+ * and the re-init (KVM_ARM_VCPU_INIT with POWER_OFF) would switch it off
+ * again.  0: run; -ECANCELED: the machine stops instead.
+ */
+int power_reset_rejoin(struct power *p, unsigned cpu);
 
 /* vCPUs come up in index order: wait for `cpu`'s turn (-ECANCELED: stopping). */
 int power_wait_bringup_turn(struct power *p, unsigned cpu);

@@ -313,6 +313,8 @@ static void run_until_stopped(struct vcpu *v)
 			power_request_stop(v->power, 1);
 			break;
 		}
+		if (power_reset_rejoin(v->power, v->index))
+			break;
 	}
 }
 

@@ -351,9 +351,14 @@ NET_FEATURES = {"CSUM": 0, "GUEST_CSUM": 1, "MTU": 3, "MAC": 5, "GUEST_TSO4": 7,
                 "GUEST_TSO6": 8, "HOST_TSO4": 11, "HOST_TSO6": 12, "MRG_RXBUF": 15,
                 "STATUS": 16}
 NET_ALWAYS = ["MTU", "MAC", "MRG_RXBUF", "STATUS"]
-# The most frames 1 MiB over TCP may take either way with TSO in use (the
-# file and a short page; without TSO it takes over 700).
-NET_TSO_FRAMES = 300
+# 1 MiB over TCP in frames of at most 1514 bytes (1460 of payload) takes at
+# least 719 frames.  Fewer than NET_TSO_FRAMES means frames larger than the
+# MTU (1613 bytes of payload on average), so segmentation offload in use.
+# How far below it lands depends on the sender's TCP (L1 to the guest has
+# taken 64, 114 and 332 frames; the guest to L1 about 45), so the limit sits
+# between the two: with TSO off either way it is at least 719 (seen: 731).
+NET_NO_TSO_FRAMES = 719
+NET_TSO_FRAMES = 650
 NET_OFFLOADS = ["CSUM", "GUEST_CSUM", "GUEST_TSO4", "GUEST_TSO6", "HOST_TSO4", "HOST_TSO6"]
 
 
@@ -426,7 +431,7 @@ def net_check(name, out, rc):
         want(r"^%s  /run/k$" % known, out, "sha256 of the file the guest fetched", out)
         # Without offloads: net-tap's frame limit must be well below this.
         m = want(r"^guest-rx-frames=(\d+)$", out, "frames of the 1 MiB fetch", out)
-        check(int(m.group(1)) >= 2 * NET_TSO_FRAMES, "1 MiB without offloads took only %s "
+        check(int(m.group(1)) >= NET_NO_TSO_FRAMES, "1 MiB without offloads took only %s "
               "frames: the frame count does not measure what net-tap assumes" % m.group(1), out)
         want(r"^dns-queries-seen=[1-9]\d*$", host, "slirp forwarded a DNS query to L1's "
              "resolver", out)
@@ -436,9 +441,8 @@ def net_check(name, out, rc):
         want(r"^wget-rc=0$", out, "the guest fetched L1's file over the tap", out)
         want(r"^%s  /run/k$" % known, out, "sha256 of the file the guest fetched", out)
         net_features(out, NET_ALWAYS + NET_OFFLOADS, [])
-        # 1 MiB in frames of at most 1514 bytes is over 700 frames each way;
-        # with TSO and the guest's GSO (GUEST_TSO4 on receive) it is a few
-        # dozen.  TSO off in either direction lands well above the limit.
+        # With TSO and the guest's GSO (GUEST_TSO4 on receive), well below
+        # NET_TSO_FRAMES; TSO off in either direction, above it.
         for what, key in (("L1 to the guest", "guest-rx-frames"),
                           ("the guest to L1", "tap-rx-frames")):
             m = want(r"^%s=(\d+)$" % key, out, "frames counted " + what, out)

@@ -39,7 +39,9 @@
  * one past NETBE_FRAME_MAX is dropped and counted.  Transmit drops and
  * counts chains shorter than the header or longer than the header plus
  * NETBE_FRAME_MAX; a backend that is full holds the chain until it is
- * writable again.
+ * writable again.  The driver is asked to kick a queue only when the
+ * device waits on it: the receiveq once its buffers ran out, the transmitq
+ * once it is drained, never while a chain waits for the backend.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -223,6 +225,11 @@ static int vnet_rx_gather(struct vnet *n, struct vq *vq, uint64_t need)
 	bool pushed = false;
 	int ret = 0;
 
+	/*
+	 * Receive kicks only matter while a frame waits for buffers: off
+	 * otherwise, so the driver's refills cost no exit (on when it runs out).
+	 */
+	vq_disable_notify(vq);
 	for (;;) {
 		uint64_t have = 0;
 		for (unsigned i = 0; i < n->rx_held; i++)
@@ -242,6 +249,14 @@ static int vnet_rx_gather(struct vnet *n, struct vq *vq, uint64_t need)
 		struct vnet_rx_chain *r = &n->rx[n->rx_held];
 		r->c = (struct vq_chain){.seg = r->seg, .max_seg = VNET_QUEUE_SIZE};
 		int rc = vq_pop(vq, &r->c);
+		if (rc == 0) {
+			/* Out of buffers: now a refill must kick us (and may have raced). */
+			rc = vq_enable_notify(vq);
+			if (rc == 1) {
+				vq_disable_notify(vq);
+				continue;
+			}
+		}
 		if (rc < 0)
 			vtrans_needs_reset(n->t);
 		if (rc <= 0)
@@ -410,6 +425,12 @@ static void vnet_tx(struct vnet *n)
 
 	if (!vtrans_queue_live(n->t, VNET_TXQ))
 		return;
+	/*
+	 * No kicks while draining: the driver queues more without an exit.
+	 * They stay off while a chain waits for the backend (writable resumes)
+	 * or the budget ran out (the timer does), on once the queue is empty.
+	 */
+	vq_disable_notify(vq);
 	for (;;) {
 		if (!n->tx_held) {
 			if (vq->broken)
@@ -420,6 +441,13 @@ static void vnet_tx(struct vnet *n)
 			}
 			n->tx = (struct vq_chain){.seg = n->tx_seg, .max_seg = VNET_QUEUE_SIZE};
 			int rc = vq_pop(vq, &n->tx);
+			if (rc == 0) {
+				rc = vq_enable_notify(vq); /* and a last look */
+				if (rc == 1) {
+					vq_disable_notify(vq);
+					continue;
+				}
+			}
 			if (rc < 0)
 				vtrans_needs_reset(n->t);
 			if (rc <= 0)

@@ -326,7 +326,8 @@ bool vq_should_notify(struct vq *vq)
 
 void vq_disable_notify(struct vq *vq)
 {
-	if (!vq->ready || vq->broken)
+	/* Already off: nothing to store (net's receive path asks per frame). */
+	if (!vq->ready || vq->broken || vq->kicks_off)
 		return;
 	vq->kicks_off = true;
 	/* With EVENT_IDX, avail_event simply stays behind: no kick past it. */

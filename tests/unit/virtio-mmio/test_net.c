@@ -117,6 +117,8 @@ static int create(const char *name, const char *const *kv)
 }
 
 static char spec[160];
+/* The "dgram-event-idx" case runs the datagram tests again with EVENT_IDX. */
+static uint64_t up_extra;
 
 static void setup_dgram(void)
 {
@@ -156,11 +158,18 @@ static void teardown(void)
 		close(lfd);
 	peer = lfd = -1;
 	unlink(peer_path);
+	up_extra = 0;
+}
+
+static void setup_dgram_event_idx(void)
+{
+	setup_dgram();
+	up_extra = VDRV_F_EVENT_IDX;
 }
 
 static void up(uint64_t features)
 {
-	vdrv_up(&drv, VDRV_F_VERSION_1 | features, 2, QSIZE);
+	vdrv_up(&drv, VDRV_F_VERSION_1 | features | up_extra, 2, QSIZE);
 }
 
 /* A transmit chain: the header (zero) and the frame, in `nparts` pieces; kicked. */
@@ -517,7 +526,109 @@ START_TEST(tx_backpressure)
 }
 END_TEST
 
+/*
+ * The driver (polite: it kicks only when asked) gets no kick request while
+ * the device drains or waits for the backend, and one once the queue is
+ * empty: asked too often costs an exit per frame, asked too rarely stalls.
+ */
+START_TEST(tx_kicks_only_when_idle)
+{
+	up(0);
+	uint8_t f[64], got[128];
+	fill(f, sizeof(f), 9);
+	tx_send(f, sizeof(f), 1);
+	uint32_t id, len;
+	ck_assert(vdrv_used(&drv, TXQ, &id, &len));
+	ck_assert_int_eq(recv(peer, got, sizeof(got), MSG_DONTWAIT), 64);
+	/* Drained and idle: the next chain must be kicked. */
+	uint8_t chain[HDR + 64] = {0};
+	memcpy(chain + HDR, f, 64);
+	vdrv_mem_write(&drv, BUF, chain, sizeof(chain));
+	struct vdrv_buf b = {BUF, sizeof(chain), false};
+	vdrv_add(&drv, TXQ, &b, 1);
+	ck_assert(vdrv_wants_kick(&drv, TXQ));
+	vdrv_kick(&drv, TXQ);
+	ck_assert(vdrv_used(&drv, TXQ, &id, &len));
+	ck_assert_int_eq(recv(peer, got, sizeof(got), MSG_DONTWAIT), 64);
+	/* The peer reads nothing: a chain waits for room, and more come behind it. */
+	enum { N = 14 };
+	for (unsigned i = 0; i < N; i++) {
+		b.gpa = BUF + 0x1000ull * (i + 1);
+		vdrv_mem_write(&drv, b.gpa, chain, sizeof(chain));
+		vdrv_add(&drv, TXQ, &b, 1);
+	}
+	vdrv_kick(&drv, TXQ);
+	unsigned used = 0;
+	while (vdrv_used(&drv, TXQ, &id, &len))
+		used++;
+	ck_assert_uint_lt(used, N);
+	b.gpa = BUF + 0x1000ull * (N + 1);
+	vdrv_mem_write(&drv, b.gpa, chain, sizeof(chain));
+	vdrv_add(&drv, TXQ, &b, 1);
+	ck_assert(!vdrv_wants_kick(&drv, TXQ)); /* writable resumes, not a kick */
+	unsigned kicks = drv.q[TXQ].kicks;
+	vdrv_kick(&drv, TXQ);
+	ck_assert_uint_eq(drv.q[TXQ].kicks, kicks);
+	/* Room again: all of them go, without another kick. */
+	unsigned recvd = 0;
+	for (int round = 0; round < 10 && recvd < N + 1; round++) {
+		while (recv(peer, got, sizeof(got), MSG_DONTWAIT) == 64)
+			recvd++;
+		vdrv_poll(&drv);
+	}
+	ck_assert_uint_eq(recvd, N + 1);
+	while (vdrv_used(&drv, TXQ, &id, &len))
+		used++;
+	ck_assert_uint_eq(used, N + 1);
+	/* Idle again: kicks are wanted. */
+	vdrv_add(&drv, TXQ, &b, 1);
+	ck_assert(vdrv_wants_kick(&drv, TXQ));
+}
+END_TEST
+
 /* ---- receive ------------------------------------------------------------- */
+
+/* Refills are not kicked while the device has buffers; once it waits, they are. */
+START_TEST(rx_kicks_only_when_waiting)
+{
+	up(0);
+	peer_connect_back();
+	for (unsigned i = 0; i < 4; i++)
+		rx_post(BUF + 0x1000ull * i, 2048);
+	vdrv_kick(&drv, RXQ);
+	uint8_t f[80], data[80];
+	fill(f, sizeof(f), 50);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(send(peer, f, sizeof(f), 0), sizeof(f));
+	vdrv_poll(&drv);
+	uint32_t id, len;
+	unsigned got = 0;
+	while (vdrv_used(&drv, RXQ, &id, &len))
+		got++;
+	ck_assert_uint_eq(got, 2);
+	/* Two buffers left: a refill needs no kick. */
+	rx_post(BUF + 0x4000, 2048);
+	ck_assert(!vdrv_wants_kick(&drv, RXQ));
+	vdrv_kick(&drv, RXQ);
+	ck_assert_uint_gt(drv.q[RXQ].kicks_saved, 0);
+	/* Four frames for three buffers: the fourth waits, and the refill must kick. */
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(send(peer, f, sizeof(f), 0), sizeof(f));
+	vdrv_poll(&drv);
+	while (vdrv_used(&drv, RXQ, &id, &len))
+		got++;
+	ck_assert_uint_eq(got, 5);
+	ck_assert_uint_eq(stats()->rx_paused, 1);
+	uint16_t head = rx_post(BUF + 0x5000, 2048);
+	ck_assert(vdrv_wants_kick(&drv, RXQ));
+	vdrv_kick(&drv, RXQ);
+	ck_assert(vdrv_used(&drv, RXQ, &id, &len));
+	ck_assert_uint_eq(id, head);
+	vdrv_mem_read(&drv, BUF + 0x5000 + HDR, data, sizeof(data));
+	ck_assert_mem_eq(data, f, sizeof(f));
+	ck_assert_uint_eq(stats()->rx_frames, 6);
+}
+END_TEST
 
 static void check_hdr(uint64_t gpa, uint16_t num_buffers)
 {
@@ -1418,17 +1529,35 @@ int main(void)
 	tcase_add_test(tc, tx_malformed_dropped);
 	tcase_add_test(tc, tx_plain_header_only);
 	tcase_add_test(tc, tx_backpressure);
+	tcase_add_test(tc, tx_kicks_only_when_idle);
 	tcase_add_test(tc, rx_into_posted_buffer);
 	tcase_add_test(tc, rx_mergeable_spans_buffers);
 	tcase_add_test(tc, rx_mergeable_too_big_for_queue);
 	tcase_add_test(tc, rx_too_big_for_buffer);
 	tcase_add_test(tc, rx_oversized_and_runt);
 	tcase_add_test(tc, rx_no_buffers_pauses_then_resumes);
+	tcase_add_test(tc, rx_kicks_only_when_waiting);
 	tcase_add_test(tc, rx_before_driver_ok_dropped);
 	tcase_add_test(tc, rx_reset_drops_staged);
 	tcase_add_test(tc, rx_queue_stop_drops_held);
 	tcase_add_test(tc, dgram_peer_gone_link_down);
 	suite_add_tcase(s, tc);
+	/* The queue tests again with EVENT_IDX: kick suppression by avail_event. */
+	TCase *te = tcase_create("dgram-event-idx");
+	tcase_add_checked_fixture(te, setup_dgram_event_idx, teardown);
+	tcase_add_test(te, tx_header_stripped);
+	tcase_add_test(te, tx_malformed_dropped);
+	tcase_add_test(te, tx_backpressure);
+	tcase_add_test(te, tx_kicks_only_when_idle);
+	tcase_add_test(te, rx_into_posted_buffer);
+	tcase_add_test(te, rx_mergeable_spans_buffers);
+	tcase_add_test(te, rx_mergeable_too_big_for_queue);
+	tcase_add_test(te, rx_too_big_for_buffer);
+	tcase_add_test(te, rx_no_buffers_pauses_then_resumes);
+	tcase_add_test(te, rx_kicks_only_when_waiting);
+	tcase_add_test(te, rx_reset_drops_staged);
+	tcase_add_test(te, rx_queue_stop_drops_held);
+	suite_add_tcase(s, te);
 	TCase *ts = tcase_create("stream");
 	tcase_add_checked_fixture(ts, setup_stream, teardown);
 	tcase_add_test(ts, stream_tx_length_prefix);

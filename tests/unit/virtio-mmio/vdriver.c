@@ -33,6 +33,7 @@ void vdrv_init(struct vdrv *d, struct avmm_dev *dev, uint64_t base)
 	memset(d, 0, sizeof(*d));
 	d->dev = dev;
 	d->base = base;
+	d->polite = true;
 }
 
 uint32_t vdrv_rd(struct vdrv *d, uint32_t off)
@@ -63,6 +64,7 @@ uint32_t vdrv_negotiate(struct vdrv *d, uint64_t features)
 	vdrv_wr(d, VDRV_DRV_FEAT_SEL, 1);
 	vdrv_wr(d, VDRV_DRV_FEAT, (uint32_t)(features >> 32));
 	vdrv_wr(d, VDRV_STATUS, VDRV_S_ACK | VDRV_S_DRIVER | VDRV_S_FEATURES_OK);
+	d->features = features;
 	return vdrv_rd(d, VDRV_STATUS);
 }
 
@@ -142,9 +144,31 @@ void vdrv_poll(struct vdrv *d)
 		fake_io_poll(d->dev);
 }
 
+bool vdrv_wants_kick(struct vdrv *d, unsigned q)
+{
+	struct vdrv_queue *vq = &d->q[q];
+	uint16_t v;
+
+	if (d->features & VDRV_F_EVENT_IDX) {
+		/* 2.7.10: kick if avail_event lies in [kick_idx, avail_idx). */
+		vdrv_mem_read(d, vq->used + 4 + 8ull * vq->size, &v, 2);
+		return (uint16_t)(vq->avail_idx - v - 1) < (uint16_t)(vq->avail_idx - vq->kick_idx);
+	}
+	vdrv_mem_read(d, vq->used, &v, 2);
+	return !(v & 1); /* VIRTQ_USED_F_NO_NOTIFY */
+}
+
 void vdrv_kick(struct vdrv *d, unsigned q)
 {
-	vdrv_wr(d, VDRV_QNOTIFY, q);
+	struct vdrv_queue *vq = &d->q[q];
+
+	if (!d->polite || vdrv_wants_kick(d, q)) {
+		vdrv_wr(d, VDRV_QNOTIFY, q);
+		vq->kicks++;
+	} else {
+		vq->kicks_saved++;
+	}
+	vq->kick_idx = vq->avail_idx;
 	vdrv_poll(d);
 }
 
@@ -158,6 +182,9 @@ bool vdrv_used(struct vdrv *d, unsigned q, uint32_t *id, uint32_t *len)
 	vdrv_mem_read(d, e, id, 4);
 	vdrv_mem_read(d, e + 4, len, 4);
 	vq->used_seen++;
+	/* As Linux's virtqueue_get_buf: interrupt me for the next one (2.7.10). */
+	if (d->features & VDRV_F_EVENT_IDX)
+		wr16(d, vq->avail + 4 + 2ull * vq->size, vq->used_seen);
 	return true;
 }
 

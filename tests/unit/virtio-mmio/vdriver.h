@@ -57,11 +57,21 @@ struct vdrv_queue {
 	uint16_t next_desc;   /* free-running descriptor allocator (mod size) */
 	uint16_t avail_idx;   /* our shadow of avail.idx */
 	uint16_t used_seen;   /* used entries consumed by vdrv_used */
+	uint16_t kick_idx;    /* avail_idx when vdrv_kick last decided */
+	unsigned kicks, kicks_saved; /* QueueNotify writes made, and not needed */
 };
 
 struct vdrv {
 	struct avmm_dev *dev;
 	uint64_t base;
+	uint64_t features; /* as last negotiated */
+	/*
+	 * Set by vdrv_init: vdrv_kick kicks only when the device asked for it
+	 * (avail_event with EVENT_IDX, else used.flags NO_NOTIFY), as Linux's
+	 * virtqueue_kick_prepare does, so a device that suppresses kicks and
+	 * forgets to ask again stalls the test.  Clear it to kick every time.
+	 */
+	bool polite;
 	struct vdrv_queue q[VDRV_MAX_QUEUES];
 };
 
@@ -83,11 +93,16 @@ void vdrv_up(struct vdrv *d, uint64_t features, unsigned nq, uint16_t size);
  * descriptor table and make it available; returns its head.  Not kicked.
  */
 uint16_t vdrv_add(struct vdrv *d, unsigned q, const struct vdrv_buf *b, unsigned n);
-/* QueueNotify for q, then run the fake's I/O poll until workers settle. */
+/*
+ * QueueNotify for q (polite: only if the device wants it, for what was added
+ * since the last call), then run the fake's I/O poll until workers settle.
+ */
 void vdrv_kick(struct vdrv *d, unsigned q);
+/* Whether the device asks for a kick for what was added since the last vdrv_kick. */
+bool vdrv_wants_kick(struct vdrv *d, unsigned q);
 /* Run the fake's I/O poll (workers, doorbells, watches) a few times. */
 void vdrv_poll(struct vdrv *d);
-/* The next used element: true and *id, *len when there is one. */
+/* The next used element: true and *id, *len when there is one (with EVENT_IDX, used_event past it). */
 bool vdrv_used(struct vdrv *d, unsigned q, uint32_t *id, uint32_t *len);
 /* Set avail.flags (1 = NO_INTERRUPT) or, with EVENT_IDX, used_event. */
 void vdrv_set_avail_flags(struct vdrv *d, unsigned q, uint16_t flags);

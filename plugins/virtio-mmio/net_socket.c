@@ -19,11 +19,16 @@
  * and the peer may restart, as with QEMU's -netdev dgram (two avmm guests,
  * each with the other's `local` as its PATH, make a pair).  While nothing is
  * bound at PATH frames are dropped, with one log line per absence.
+ * With `listen = on` (unixstream only, QEMU's server=on) avmm binds PATH and
+ * listens: the link is down until a peer connects, one peer at a time (a
+ * second is closed at once, logged once per connection), and down again,
+ * with one log line, when it goes, until the next connects.
  * Otherwise both connect to a peer already listening at PATH, and never block: a
  * stream frame is reassembled across partial reads, and a frame the socket
  * took only part of is finished from the output watch before the next one
  * is taken.  A peer that goes away (EOF, reset, refused) takes the link
- * down for good, with one log line; the VM keeps running.
+ * down for good (listening: until the next connects), with one log line;
+ * the VM keeps running.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +57,10 @@
 
 struct netsock {
 	struct netbe be;
-	int fd;
+	int fd; /* the connection; -1 while a listener waits for one */
+	int lfd; /* `listen = on`: the listening socket, else -1 */
+	unsigned levents; /* what lfd's watch asks for */
+	bool refused_logged; /* a second peer was turned away (this connection) */
 	bool stream;
 	bool up;
 	unsigned events; /* what the watch asks for now; 0: no watch */
@@ -102,8 +110,13 @@ static void netsock_down(struct netsock *s, const char *why)
 	s->up = false;
 	s->out_len = s->out_off = 0;
 	s->tx_waiting = false;
-	s->be.host->log(s->be.dev, AVMM_LOG_WARN, "virtio-net: %s peer %s: link down",
-			s->stream ? "unixstream" : "unixgram", why);
+	s->be.host->log(s->be.dev, AVMM_LOG_WARN, "virtio-net: %s peer %s: link down%s",
+			s->stream ? "unixstream" : "unixgram", why,
+			s->lfd >= 0 ? " until the next one connects" : "");
+	if (s->lfd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
 	s->be.cb->link(s->be.opaque, false);
 }
 
@@ -335,7 +348,12 @@ static void netsock_close(struct netbe *be)
 
 	if (s->events)
 		s->be.host->io_unwatch(s->be.dev, s->fd);
-	close(s->fd);
+	if (s->levents)
+		s->be.host->io_unwatch(s->be.dev, s->lfd);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->lfd >= 0)
+		close(s->lfd);
 	if (s->bound) {
 		unlink(s->bound);
 		free(s->bound);
@@ -343,8 +361,8 @@ static void netsock_close(struct netbe *be)
 	free(s);
 }
 
-/* Bind the socket to the file-system path `p` (removed again on close). */
-static int netsock_bind_path(struct netsock *s, const char *p)
+/* Bind socket `fd` to the file-system path `p` (removed again on close). */
+static int netsock_bind_path(struct netsock *s, int fd, const char *p)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -355,7 +373,7 @@ static int netsock_bind_path(struct netsock *s, const char *p)
 	/* A socket left by an earlier run; never remove anything else. */
 	if (lstat(p, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(p);
-	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 	s->bound = strdup(p);
 	return s->bound ? 0 : -ENOMEM;
@@ -365,7 +383,7 @@ static int netsock_bind_path(struct netsock *s, const char *p)
 static int netsock_bind_local(struct netsock *s, const char *path, const char *local)
 {
 	if (local)
-		return netsock_bind_path(s, local);
+		return netsock_bind_path(s, s->fd, local);
 #if defined(__linux__)
 	(void)path;
 	sa_family_t fam = AF_UNIX; /* address length of the family only: autobind */
@@ -377,8 +395,52 @@ static int netsock_bind_local(struct netsock *s, const char *path, const char *l
 	int n = snprintf(p, sizeof(p), "%s.avmm-%ld", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(p))
 		return -ENAMETOOLONG;
-	return netsock_bind_path(s, p);
+	return netsock_bind_path(s, s->fd, p);
 #endif
+}
+
+/* Close-on-exec, no SIGPIPE, and (`nonblock`) non-blocking. */
+static int netsock_fd_setup(int fd, bool nonblock)
+{
+	fcntl(fd, F_SETFD, FD_CLOEXEC); /* no SOCK_CLOEXEC on macOS */
+#ifdef SO_NOSIGPIPE
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+#endif
+	if (nonblock && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The listener is readable: take the connection, or turn it away while we have one. */
+static void netsock_accept(void *opaque, int fd, unsigned revents)
+{
+	struct netsock *s = opaque;
+	(void)revents;
+
+	int c = accept(fd, NULL, NULL);
+	if (c < 0)
+		return; /* EAGAIN, or the peer gave up meanwhile: the watch stays */
+	if (s->fd >= 0 || netsock_fd_setup(c, true)) {
+		close(c);
+		if (s->fd >= 0 && !s->refused_logged) {
+			s->refused_logged = true;
+			s->be.host->log(s->be.dev, AVMM_LOG_WARN,
+					"virtio-net: unixstream %s already has its peer: "
+					"another one was turned away", s->peer.sun_path);
+		}
+		return;
+	}
+	s->fd = c;
+	s->refused_logged = false;
+	s->len_got = s->frame_got = 0;
+	s->frame_len = 0;
+	s->skipping = false;
+	s->up = true;
+	s->be.host->log(s->be.dev, AVMM_LOG_INFO,
+			"virtio-net: unixstream %s: a peer connected: link up", s->peer.sun_path);
+	s->be.cb->link(s->be.opaque, true);
+	netsock_update(s);
 }
 
 static const struct netbe_ops netsock_ops = {
@@ -412,6 +474,21 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 				       spec, sizeof(sa.sun_path) - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	const char *local = NULL;
+	bool listening = false;
+	if (stream) {
+		int rc = host->cfg_bool(dev, "listen", &listening);
+		if (rc && rc != -ENOENT)
+			return rc;
+	} else {
+		const char *v;
+		int rc = host->cfg_str(dev, "listen", &v);
+		if (rc && rc != -ENOENT)
+			return rc;
+		if (!rc)
+			return host->cfg_error(dev, "listen",
+					       "only unixstream: listens; a unixgram: socket "
+					       "takes `local = PATH` for an address of its own");
+	}
 	if (!stream) {
 		int rc = host->cfg_str(dev, "local", &local);
 		if (rc && rc != -ENOENT)
@@ -430,6 +507,8 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 	s->be = (struct netbe){.ops = &netsock_ops, .host = host, .dev = dev, .cb = cb,
 			       .opaque = opaque};
 	s->stream = stream;
+	s->lfd = -1;
+	s->peer = sa;
 	s->fd = socket(AF_UNIX, stream ? SOCK_STREAM : SOCK_DGRAM, 0);
 	if (s->fd < 0) {
 		int e = errno;
@@ -437,11 +516,28 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 		free(s);
 		return -e;
 	}
-	fcntl(s->fd, F_SETFD, FD_CLOEXEC); /* no SOCK_CLOEXEC on macOS */
-#ifdef SO_NOSIGPIPE
-	int one = 1;
-	setsockopt(s->fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
-#endif
+	netsock_fd_setup(s->fd, false);
+	if (listening) {
+		/* The socket made above listens; connections come from accept. */
+		s->lfd = s->fd;
+		s->fd = -1;
+		int e = netsock_bind_path(s, s->lfd, path);
+		if (!e && (listen(s->lfd, 1) < 0 || netsock_fd_setup(s->lfd, true)))
+			e = -errno;
+		if (e) {
+			netsock_close(&s->be);
+			return host->cfg_error(dev, key, "cannot listen at %s: %s", path,
+					       strerror(-e));
+		}
+		netbe_watch(&s->be, s->lfd, &s->levents, AVMM_IO_IN, netsock_accept, s);
+		if (!s->levents) {
+			snprintf(err, errlen, "cannot watch the socket on the I/O thread");
+			netsock_close(&s->be);
+			return -ENOSPC;
+		}
+		*out = &s->be;
+		return 0;
+	}
 	if (!stream) {
 		int e = netsock_bind_local(s, path, local);
 		if (e) {
@@ -454,7 +550,6 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 			return e;
 		}
 	}
-	s->peer = sa;
 	s->unconnected = local != NULL;
 	/* Connect while still blocking (a unix connect completes at once), then go non-blocking. */
 	if (!s->unconnected && connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -470,11 +565,11 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 		return host->cfg_error(dev, key, "cannot send the vfkit handshake to %s: %s", path,
 				       strerror(e));
 	}
-	if (fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "fcntl: %s", strerror(e));
+	int e = netsock_fd_setup(s->fd, true);
+	if (e) {
+		snprintf(err, errlen, "fcntl: %s", strerror(-e));
 		netsock_close(&s->be);
-		return -e;
+		return e;
 	}
 	s->up = true;
 	netsock_update(s);

@@ -172,8 +172,9 @@ echo "carrier-after-delete=$(c)"'
 # and a QEMU guest).  Guest N is 192.168.78.N on its unixgram card and
 # 192.168.79.N on its unixstream card; cards are told apart by MAC.  Both
 # serve the file and fetch the other's over both links; once both are done
-# the stream link goes away (L1 stops socat, or the QEMU guest powers off)
-# and the guests that wait for it must see their stream link go down.  The
+# the stream link goes away (guest 2 powers off: its avmm or QEMU closes the
+# connection) and guest 1, which waits for it, must see its stream link go
+# down.  The
 # guest script is written into each disk with debugfs: it is longer than a
 # kernel command line holds.
 pair_script() { # ID PEER WAIT: WAIT=1 waits for the stream link to go down
@@ -214,12 +215,13 @@ pair_disk() { # ID PEER WAIT: prints the image, the guest's script on it
 	echo "$img"
 }
 
-pair_avmm() { # ID PEER STREAM-PATH IMG: avmm guest ID in the background, log /tmp/net-pair-ID.log
+pair_avmm() { # ID PEER STREAM-PATH IMG [listen]: avmm guest ID in the background, log /tmp/net-pair-ID.log
 	cfg=/avmm/configs/net-pair-$1.ini
 	{
 		cat $CFG
 		printf '\n[device s%s]\nplugin = virtio-mmio\ntype = net\n' "$1"
 		printf 'base = 0x0a000800\nirq = 20\nnet = unixstream:%s\n' "$3"
+		[ "${5-}" != listen ] || printf 'listen = on\n'
 		printf 'mac = 52:54:00:12:79:0%s\n' "$1"
 	} >$cfg
 	$AVMM -v -c $cfg -s machine.memory=256M -s "vda.path=$4" \
@@ -246,31 +248,21 @@ pair_end() { # NAME-1 PID-1 NAME-2 PID-2: wait for both, print the logs
 	rm -f /tmp/pair-1.dg /tmp/pair-2.dg /tmp/pair-s1 /tmp/pair-s2
 }
 
-# Two avmm guests: unixgram with nothing in between (each bound at its own
-# `local`, sending to the other's), unixstream through socat, which joins two
-# listening sockets into one byte pipe (avmm only connects; the length
-# framing crosses unchanged).  L1 stops socat at the end.
+# Two avmm guests with nothing in between: unixgram (each bound at its own
+# `local`, sending to the other's) and unixstream (guest 1's avmm listens at
+# pair-s1 with `listen = on`, guest 2's connects).  Guest 2 powers off when
+# done; guest 1's stream link must go down then.
 net_pair() {
 	rm -f /tmp/pair-1.dg /tmp/pair-2.dg /tmp/pair-s1 /tmp/pair-s2
-	socat UNIX-LISTEN:/tmp/pair-s1 UNIX-LISTEN:/tmp/pair-s2 2>/tmp/pair-socat.log &
-	sp=$!
 	echo "@@HOST-BEGIN"
-	img1=$(pair_disk 1 2 1) && img2=$(pair_disk 2 1 1) || return 1
-	pair_avmm 1 2 /tmp/pair-s1 "$img1"
+	img1=$(pair_disk 1 2 1) && img2=$(pair_disk 2 1 0) || return 1
+	pair_avmm 1 2 /tmp/pair-s1 "$img1" listen
 	pid1=$!
-	wait_sock /tmp/pair-s2 # socat listens there once pair-s1 has its client
-	pair_avmm 2 1 /tmp/pair-s2 "$img2"
+	wait_sock /tmp/pair-s1
+	pair_avmm 2 1 /tmp/pair-s1 "$img2"
 	pid2=$!
-	if wait_for /tmp/net-pair-1.log PAIR-DONE-2 300 &&
-		wait_for /tmp/net-pair-2.log PAIR-DONE-2 60; then
-		kill $sp && echo "socat-stopped"
-	else
+	wait_for /tmp/net-pair-1.log PAIR-DONE-2 300 ||
 		echo "the guests never both finished (PAIR-DONE-2)"
-		kill $sp
-	fi
-	wait $sp 2>/dev/null
-	sed "s/^/socat: /" /tmp/pair-socat.log
-	rm -f /tmp/pair-socat.log
 	pair_end avmm $pid1 avmm $pid2
 }
 

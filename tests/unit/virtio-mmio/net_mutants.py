@@ -38,6 +38,14 @@ M = [
 (NET, "tx writable", "static void vnet_writable(void *opaque)\n{\n\tvnet_tx(opaque);", "static void vnet_writable(void *opaque)\n{\n\t(void)opaque;"),
 (NET, "rx num_buffers", "put_le16(hdr + 10, (uint16_t)used);", "put_le16(hdr + 10, 1);"),
 (NET, "rx used len", "lens[used++] = (uint32_t)room;", "lens[used++] = (uint32_t)c->write_len;"),
+(SOCK, "listen closes the gone peer", "\t\tclose(s->fd);\n\t\ts->fd = -1;\n\t}", "\t}"),
+(SOCK, "listen fresh stream", "\ts->len_got = s->frame_got = 0;\n\ts->frame_len = 0;", "\ts->frame_len = 0;"),
+(SOCK, "listen one peer", "if (s->fd >= 0 || netsock_fd_setup(c, true)) {", "if (netsock_fd_setup(c, true)) {"),
+(SOCK, "listen refusal logged once", "if (s->fd >= 0 && !s->refused_logged) {", "if (s->fd >= 0) {"),
+(SOCK, "listen link up", "\ts->be.cb->link(s->be.opaque, true);", ""),
+(SOCK, "listen gram refused", "if (!rc)\n\t\t\treturn host->cfg_error(dev, \"listen\",", "if (0)\n\t\t\treturn host->cfg_error(dev, \"listen\","),
+(SOCK, "listen reads the key", "int rc = host->cfg_bool(dev, \"listen\", &listening);", "bool ign; int rc = host->cfg_bool(dev, \"listen\", &ign);"),
+(SOCK, "listen backlog", "listen(s->lfd, 1) < 0 ||", "0 ||"),
 (NET, "tx kicks off draining", "\tvq_disable_notify(vq);\n\tfor (;;) {\n\t\tif (!n->tx_held) {", "\tfor (;;) {\n\t\tif (!n->tx_held) {"),
 (NET, "tx kicks on when drained", "rc = vq_enable_notify(vq); /* and a last look */", "rc = 0;"),
 (NET, "rx kicks off with buffers", "\tvq_disable_notify(vq);\n\tfor (;;) {\n\t\tuint64_t have", "\tfor (;;) {\n\t\tuint64_t have"),
@@ -157,7 +165,7 @@ for f, name, old, new in M:
     r = subprocess.run("timeout 120 ./build/tests/unit/virtio-mmio/test_net && "
                        "timeout 120 ./build/tests/unit/virtio-mmio/test_net_tap", shell=True,
                        capture_output=True, text=True)
-    fails = sorted(set(re.findall(r':[FE]:\w+:(\w+):', r.stdout + r.stderr)))
+    fails = sorted(set(re.findall(r':[FES]:\w+:(\w+):', r.stdout + r.stderr)))
     crashed = r.returncode != 0 and not fails
     print(f"{name}: {'CAUGHT' if fails or crashed else 'SURVIVED'} {' '.join(fails)}"
           f"{' (exit %d)' % r.returncode if crashed else ''}", flush=True)

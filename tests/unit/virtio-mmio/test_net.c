@@ -1079,6 +1079,167 @@ START_TEST(stream_peer_closed_link_down)
 }
 END_TEST
 
+/* ---- unixstream `listen = on`: avmm is the server ------------------------- */
+
+static void setup_listen(void)
+{
+	set_peer_path();
+	snprintf(spec, sizeof(spec), "unixstream:%s", peer_path);
+	const char *kv[] = {"net", spec, "listen", "on", NULL};
+	ck_assert_int_eq(create("net0", kv), 0);
+}
+
+/* Connect to the device's socket; the I/O poll accepts. */
+static int listen_connect(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, peer_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	vdrv_poll(&drv);
+	return fd;
+}
+
+/* One frame each way over connection `fd`, length-prefixed. */
+static void listen_exchange(int fd, uint8_t seed)
+{
+	uint8_t f[100], got[200], want[4];
+	fill(f, sizeof(f), seed);
+	tx_send(f, sizeof(f), 1);
+	ck_assert_int_eq(recv(fd, got, sizeof(got), MSG_DONTWAIT), 4 + sizeof(f));
+	be32(want, sizeof(f));
+	ck_assert_mem_eq(got, want, 4);
+	ck_assert_mem_eq(got + 4, f, sizeof(f));
+	uint16_t head = rx_post(BUF + 0x8000, 2048);
+	vdrv_kick(&drv, RXQ);
+	fill(f, sizeof(f), (uint8_t)(seed + 1));
+	memcpy(got, want, 4);
+	memcpy(got + 4, f, sizeof(f));
+	ck_assert_int_eq(send(fd, got, 4 + sizeof(f), 0), 4 + sizeof(f));
+	vdrv_poll(&drv);
+	uint32_t id, len;
+	ck_assert(vdrv_used(&drv, RXQ, &id, &len));
+	ck_assert_uint_eq(id, head);
+	ck_assert_uint_eq(len, HDR + sizeof(f));
+	vdrv_mem_read(&drv, BUF + 0x8000 + HDR, got, sizeof(f));
+	ck_assert_mem_eq(got, f, sizeof(f));
+}
+
+START_TEST(listen_link_follows_the_peer)
+{
+	struct stat st;
+	ck_assert_int_eq(stat(peer_path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	up(0);
+	/* Nobody there yet: link down, transmit dropped, the VM goes on. */
+	ck_assert_uint_eq(cfg16(6), 0);
+	uint8_t f[60] = {0};
+	tx_send(f, sizeof(f), 1);
+	uint32_t id, len;
+	ck_assert(vdrv_used(&drv, TXQ, &id, &len));
+	ck_assert_uint_eq(stats()->tx_dropped, 1);
+	/* A peer connects: link up, with a config-change interrupt. */
+	unsigned edges = dev.line_edges[IRQ];
+	vdrv_wr(&drv, VDRV_IACK, vdrv_rd(&drv, VDRV_ISR));
+	peer = listen_connect();
+	ck_assert_uint_eq(cfg16(6), 1);
+	ck_assert(vdrv_rd(&drv, VDRV_ISR) & 2);
+	ck_assert_uint_gt(dev.line_edges[IRQ], edges);
+	ck_assert_ptr_nonnull(strstr(dev.last_log, "connected"));
+	listen_exchange(peer, 10);
+	/* It goes, with a partial frame in flight: link down, one line. */
+	ck_assert_int_eq(send(peer, "\0\0", 2, 0), 2);
+	close(peer);
+	peer = -1;
+	vdrv_poll(&drv);
+	ck_assert_uint_eq(cfg16(6), 0);
+	ck_assert_ptr_nonnull(strstr(dev.last_log, "until the next one connects"));
+	/* The next one starts a fresh stream (the half length prefix is gone). */
+	peer = listen_connect();
+	ck_assert_uint_eq(cfg16(6), 1);
+	listen_exchange(peer, 30);
+	ck_assert_uint_eq(stats()->rx_frames, 2);
+	ck_assert_uint_eq(stats()->rx_oversized + stats()->rx_runt, 0);
+}
+END_TEST
+
+START_TEST(listen_one_peer_at_a_time)
+{
+	up(0);
+	peer = listen_connect();
+	ck_assert_uint_eq(cfg16(6), 1);
+	/* A second is turned away (closed at once), logged once, the first unharmed. */
+	for (int i = 0; i < 3; i++) {
+		int other = listen_connect();
+		char c;
+		ck_assert_int_eq(recv(other, &c, 1, 0), 0); /* EOF */
+		close(other);
+		if (i == 0) {
+			ck_assert_ptr_nonnull(strstr(dev.last_log, "turned away"));
+			snprintf(dev.last_log, sizeof(dev.last_log), "-");
+		}
+	}
+	ck_assert_str_eq(dev.last_log, "-");
+	listen_exchange(peer, 50);
+}
+END_TEST
+
+START_TEST(listen_socket_removed_with_device)
+{
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	struct stat st;
+	ck_assert_int_eq(stat(peer_path, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	/* A stale socket file is replaced; anything else at the path is an error. */
+	int fd = bind_peer(SOCK_STREAM);
+	close(fd);
+	fake_fini(&dev);
+	setup_listen();
+	peer = listen_connect();
+	ck_assert_uint_eq(cfg16(6), 1);
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	fake_fini(&dev);
+	close(peer);
+	peer = -1;
+	fd = open(peer_path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	const char *kv[] = {"net", spec, "listen", "on", NULL};
+	ck_assert_int_ne(create("net0", kv), 0);
+	ck_assert_ptr_nonnull(strstr(dev.last_log, "cannot listen"));
+	fake_fini(&dev);
+	unlink(peer_path);
+	ck_assert_int_eq(create("net0", kv), 0); /* for teardown */
+}
+END_TEST
+
+START_TEST(listen_key_errors)
+{
+	/* unixgram has no listen; a bad boolean is the config's error. */
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	fake_fini(&dev);
+	char gram[160];
+	snprintf(gram, sizeof(gram), "unixgram:%s", peer_path);
+	const char *g[] = {"net", gram, "listen", "on", NULL};
+	ck_assert_int_ne(create("net0", g), 0);
+	ck_assert_ptr_nonnull(strstr(dev.last_log, "only unixstream: listens"));
+	fake_fini(&dev);
+	const char *b[] = {"net", spec, "listen", "maybe", NULL};
+	ck_assert_int_ne(create("net0", b), 0);
+	fake_fini(&dev);
+	const char *off[] = {"net", spec, "listen", "off", NULL};
+	int rc = create("net0", off); /* connects: nobody listens */
+	ck_assert_int_ne(rc, 0);
+	ck_assert_ptr_nonnull(strstr(dev.last_log, "cannot connect"));
+	fake_fini(&dev);
+	setup_listen();
+}
+END_TEST
+
 /* ---- unixgram `local`: a fixed address of our own -------------------------- */
 
 /* The peer at peer_path; the device bound at dir/local-PID.sock. */
@@ -1566,6 +1727,14 @@ int main(void)
 	tcase_add_test(ts, stream_rx_oversized_skipped);
 	tcase_add_test(ts, stream_peer_closed_link_down);
 	suite_add_tcase(s, ts);
+	TCase *tn = tcase_create("listen");
+	tcase_add_checked_fixture(tn, setup_listen, teardown);
+	tcase_add_test(tn, listen_link_follows_the_peer);
+	tcase_add_test(tn, listen_one_peer_at_a_time);
+	tcase_add_test(tn, listen_socket_removed_with_device);
+	tcase_add_test(tn, listen_key_errors);
+	suite_add_tcase(s, tn);
+
 	TCase *tl = tcase_create("local");
 	tcase_add_checked_fixture(tl, setup_local, teardown);
 	tcase_add_test(tl, local_peer_sends_first);

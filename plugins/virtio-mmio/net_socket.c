@@ -484,7 +484,7 @@ int netbe_socket_open(struct avmm_dev *dev, const struct avmm_host *host, const 
 		int rc = host->cfg_str(dev, "listen", &v);
 		if (rc && rc != -ENOENT)
 			return rc;
-		if (!rc)
+		if (!rc && *v) /* empty counts as absent, as for the user keys */
 			return host->cfg_error(dev, "listen",
 					       "only unixstream: listens; a unixgram: socket "
 					       "takes `local = PATH` for an address of its own");

@@ -43,7 +43,7 @@ M = [
 (SOCK, "listen one peer", "if (s->fd >= 0 || netsock_fd_setup(c, true)) {", "if (netsock_fd_setup(c, true)) {"),
 (SOCK, "listen refusal logged once", "if (s->fd >= 0 && !s->refused_logged) {", "if (s->fd >= 0) {"),
 (SOCK, "listen link up", "\ts->be.cb->link(s->be.opaque, true);", ""),
-(SOCK, "listen gram refused", "if (!rc)\n\t\t\treturn host->cfg_error(dev, \"listen\",", "if (0)\n\t\t\treturn host->cfg_error(dev, \"listen\","),
+(SOCK, "listen gram refused", "if (!rc && *v) /* empty counts as absent, as for the user keys */", "if (0)"),
 (SOCK, "listen reads the key", "int rc = host->cfg_bool(dev, \"listen\", &listening);", "bool ign; int rc = host->cfg_bool(dev, \"listen\", &ign);"),
 (SOCK, "listen backlog", "listen(s->lfd, 1) < 0 ||", "0 ||"),
 (NET, "tx kicks off draining", "\tvq_disable_notify(vq);\n\tfor (;;) {\n\t\tif (!n->tx_held) {", "\tfor (;;) {\n\t\tif (!n->tx_held) {"),

@@ -1228,6 +1228,16 @@ START_TEST(listen_key_errors)
 	ck_assert_int_ne(create("net0", g), 0);
 	ck_assert_ptr_nonnull(strstr(dev.last_log, "only unixstream: listens"));
 	fake_fini(&dev);
+	/* Empty is absent (-s net0.listen=): a unixgram device then opens. */
+	int g_fd = bind_peer(SOCK_DGRAM);
+	snprintf(gram, sizeof(gram), "unixgram:%s", peer_path);
+	const char *ge[] = {"net", gram, "listen", "", NULL};
+	ck_assert_int_eq(create("net0", ge), 0);
+	avmm_plugin.destroy(inst);
+	inst = NULL;
+	fake_fini(&dev);
+	close(g_fd);
+	unlink(peer_path);
 	const char *b[] = {"net", spec, "listen", "maybe", NULL};
 	ck_assert_int_ne(create("net0", b), 0);
 	fake_fini(&dev);

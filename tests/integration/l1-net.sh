@@ -174,9 +174,8 @@ echo "carrier-after-delete=$(c)"'
 # serve the file and fetch the other's over both links; once both are done
 # the stream link goes away (guest 2 powers off: its avmm or QEMU closes the
 # connection) and guest 1, which waits for it, must see its stream link go
-# down.  The
-# guest script is written into each disk with debugfs: it is longer than a
-# kernel command line holds.
+# down.  The guest script is written into each disk with debugfs: it is
+# longer than a kernel command line holds.
 pair_script() { # ID PEER WAIT: WAIT=1 waits for the stream link to go down
 	cat <<EOF
 ifc() { for i in /sys/class/net/eth*; do [ "\$(cat \$i/address)" = "\$1" ] && echo \${i##*/}; done; }

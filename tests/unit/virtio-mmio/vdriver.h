@@ -102,7 +102,10 @@ void vdrv_kick(struct vdrv *d, unsigned q);
 bool vdrv_wants_kick(struct vdrv *d, unsigned q);
 /* Run the fake's I/O poll (workers, doorbells, watches) a few times. */
 void vdrv_poll(struct vdrv *d);
-/* The next used element: true and *id, *len when there is one (with EVENT_IDX, used_event past it). */
+/*
+ * The next used element: true and *id, *len when there is one.  With
+ * EVENT_IDX it also moves used_event past it (overriding vdrv_set_avail_flags).
+ */
 bool vdrv_used(struct vdrv *d, unsigned q, uint32_t *id, uint32_t *len);
 /* Set avail.flags (1 = NO_INTERRUPT) or, with EVENT_IDX, used_event. */
 void vdrv_set_avail_flags(struct vdrv *d, unsigned q, uint16_t flags);

@@ -1681,6 +1681,20 @@ START_TEST(user_refused_without_slirp)
 END_TEST
 #endif
 
+/* The queue tests, in case "dgram" and again in "dgram-event-idx". */
+static void add_queue_tests(TCase *tc)
+{
+	const TTest *const tests[] = {
+		tx_header_stripped, tx_malformed_dropped, tx_backpressure,
+		tx_kicks_only_when_idle, rx_into_posted_buffer, rx_mergeable_spans_buffers,
+		rx_mergeable_too_big_for_queue, rx_too_big_for_buffer,
+		rx_no_buffers_pauses_then_resumes, rx_kicks_only_when_waiting,
+		rx_reset_drops_staged, rx_queue_stop_drops_held,
+	};
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		tcase_add_test(tc, tests[i]);
+}
+
 int main(void)
 {
 	strcpy(dir, "/tmp/avmm-test-net-XXXXXX");
@@ -1696,38 +1710,16 @@ int main(void)
 	tcase_add_test(tc, mtu_default);
 	tcase_add_test(tc, mac_default_stable);
 	tcase_add_test(tc, key_errors);
-	tcase_add_test(tc, tx_header_stripped);
-	tcase_add_test(tc, tx_malformed_dropped);
+	add_queue_tests(tc);
 	tcase_add_test(tc, tx_plain_header_only);
-	tcase_add_test(tc, tx_backpressure);
-	tcase_add_test(tc, tx_kicks_only_when_idle);
-	tcase_add_test(tc, rx_into_posted_buffer);
-	tcase_add_test(tc, rx_mergeable_spans_buffers);
-	tcase_add_test(tc, rx_mergeable_too_big_for_queue);
-	tcase_add_test(tc, rx_too_big_for_buffer);
 	tcase_add_test(tc, rx_oversized_and_runt);
-	tcase_add_test(tc, rx_no_buffers_pauses_then_resumes);
-	tcase_add_test(tc, rx_kicks_only_when_waiting);
 	tcase_add_test(tc, rx_before_driver_ok_dropped);
-	tcase_add_test(tc, rx_reset_drops_staged);
-	tcase_add_test(tc, rx_queue_stop_drops_held);
 	tcase_add_test(tc, dgram_peer_gone_link_down);
 	suite_add_tcase(s, tc);
 	/* The queue tests again with EVENT_IDX: kick suppression by avail_event. */
 	TCase *te = tcase_create("dgram-event-idx");
 	tcase_add_checked_fixture(te, setup_dgram_event_idx, teardown);
-	tcase_add_test(te, tx_header_stripped);
-	tcase_add_test(te, tx_malformed_dropped);
-	tcase_add_test(te, tx_backpressure);
-	tcase_add_test(te, tx_kicks_only_when_idle);
-	tcase_add_test(te, rx_into_posted_buffer);
-	tcase_add_test(te, rx_mergeable_spans_buffers);
-	tcase_add_test(te, rx_mergeable_too_big_for_queue);
-	tcase_add_test(te, rx_too_big_for_buffer);
-	tcase_add_test(te, rx_no_buffers_pauses_then_resumes);
-	tcase_add_test(te, rx_kicks_only_when_waiting);
-	tcase_add_test(te, rx_reset_drops_staged);
-	tcase_add_test(te, rx_queue_stop_drops_held);
+	add_queue_tests(te);
 	suite_add_tcase(s, te);
 	TCase *ts = tcase_create("stream");
 	tcase_add_checked_fixture(ts, setup_stream, teardown);

@@ -29,21 +29,10 @@ variants=${BLK_BENCH_VARIANTS:-avmm qemu}
 work=${BLK_BENCH_DIR:-$AVMM_REPO/build/blk-bench}
 mkdir -p "$work"
 log=$work/blk-bench.log
-if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ] && [ -z "${AVMM_FORCE_QEMU:-}" ]; then
-	die "native arm64 KVM host: not supported yet; AVMM_FORCE_QEMU=1 runs it in an L1"
-fi
+bench_l1_only
 
 # ---- the pieces -------------------------------------------------------------
-if [ -z "${BLK_BENCH_NO_BUILD:-}" ]; then
-	"$AVMM_REPO/tools/cross-build.sh" >"$work/cross-build.log" 2>&1 || {
-		tail -n 20 "$work/cross-build.log" >&2
-		[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "cross build failed and there is no avmm"
-		note "warning: cross build failed; measuring the avmm already in $AVMM_CROSS_BUILD"
-	}
-else
-	"$AVMM_REPO/tools/cross-build.sh" --sysroot-only >/dev/null
-fi
-[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "$AVMM_CROSS_BUILD/core/avmm missing"
+bench_cross_build "$work" "${BLK_BENCH_NO_BUILD:-}" measuring
 qemu=$("$AVMM_REPO/tools/fetch-qemu-arm64.sh" "$work/qemu-arm64")
 if [ ! -e "$AVMM_GUEST_DIR/Image" ] || [ ! -e "$AVMM_GUEST_DIR/busybox" ]; then
 	"$AVMM_REPO/tools/fetch-guest.sh" "$AVMM_GUEST_DIR"

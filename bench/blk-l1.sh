@@ -28,19 +28,11 @@ img=/tmp/blk.img
 initrd=/avmm/build/blk-bench/blk-initramfs.cpio.gz
 guest=/avmm/build/guest
 # shellcheck source=bench/snap.sh
-. /avmm/bench/snap.sh # bench_snap; kvm, tr
+. /avmm/bench/snap.sh # bench_snap_setup, bench_snap; kvm, tr
 tests=${BLK_TESTS:-seqread,seqwrite,randread1,randwrite1,randread32,randwrite32,idle}
 cr=$(printf '\r')
 
-grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug
-grep -q ' /sys/kernel/tracing ' /proc/mounts || mount -t tracefs tracefs $tr
-for f in exits mmio_exit_user mmio_exit_kernel; do
-	[ -r $kvm/$f ] || echo "blk-l1: warning: no $kvm/$f"
-done
-for e in kvm_userspace_exit:reason kvm_irq_line:level; do
-	echo "hist:keys=${e#*:}" >"$tr/events/kvm/${e%:*}/trigger" ||
-		echo "blk-l1: warning: no hist trigger on kvm:${e%:*}"
-done
+bench_snap_setup blk-l1
 names=
 for f in "$kvm"/*; do
 	case ${f##*/} in *-*) ;; *) names="$names ${f##*/}" ;; esac # NNN-FD: per-VM dirs

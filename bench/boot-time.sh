@@ -26,22 +26,10 @@ variants=${BOOT_TIME_VARIANTS:-avmm qemu avmm-off qemu-off}
 work=${BOOT_TIME_DIR:-$AVMM_REPO/build/boot-time}
 mkdir -p "$work"
 log=$work/boot-time.log
-# run-nested.sh's native mode (arm64 host with /dev/kvm) does not take --add.
-if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ] && [ -z "${AVMM_FORCE_QEMU:-}" ]; then
-	die "native arm64 KVM host: not supported yet; AVMM_FORCE_QEMU=1 runs it in an L1"
-fi
+bench_l1_only
 
 # ---- the pieces -------------------------------------------------------------
-if [ -z "${BOOT_TIME_NO_BUILD:-}" ]; then
-	"$AVMM_REPO/tools/cross-build.sh" >"$work/cross-build.log" 2>&1 || {
-		tail -n 20 "$work/cross-build.log" >&2
-		[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "cross build failed and there is no avmm"
-		note "warning: cross build failed; timing the avmm already in $AVMM_CROSS_BUILD"
-	}
-else
-	"$AVMM_REPO/tools/cross-build.sh" --sysroot-only >/dev/null
-fi
-[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "$AVMM_CROSS_BUILD/core/avmm missing"
+bench_cross_build "$work" "${BOOT_TIME_NO_BUILD:-}" timing
 qemu=$("$AVMM_REPO/tools/fetch-qemu-arm64.sh" "$work/qemu-arm64")
 "${AVMM_CROSS_PREFIX}gcc" -std=gnu11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Werror -o "$work/boot-clock" "$AVMM_REPO/bench/boot-clock.c" ||

@@ -3,6 +3,32 @@
 # Sourced (after tools/lib.sh) by the benchmarks that run both VMMs in one L1:
 # bench/blk-bench.sh, bench/net-bench.sh, bench/boot-time.sh.
 
+# bench_l1_only: these benchmarks run both VMMs in an L1 under QEMU; on an
+# arm64 KVM host run-nested.sh would run them natively, which they do not
+# support yet (its native mode does not take --add).
+bench_l1_only() {
+	if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ] && [ -z "${AVMM_FORCE_QEMU:-}" ]; then
+		die "native arm64 KVM host: not supported yet; AVMM_FORCE_QEMU=1 runs it in an L1"
+	fi
+}
+
+# bench_cross_build WORK SKIP VERB: the arm64 avmm (tools/cross-build.sh, log
+# in WORK/cross-build.log), or with SKIP non-empty only its sysroot.  A failed
+# build falls back, with a warning ("VERB the avmm already in ..."), to the
+# avmm built before; dies if there is none.
+bench_cross_build() {
+	if [ -z "$2" ]; then
+		"$AVMM_REPO/tools/cross-build.sh" >"$1/cross-build.log" 2>&1 || {
+			tail -n 20 "$1/cross-build.log" >&2
+			[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "cross build failed and there is no avmm"
+			note "warning: cross build failed; $3 the avmm already in $AVMM_CROSS_BUILD"
+		}
+	else
+		"$AVMM_REPO/tools/cross-build.sh" --sysroot-only >/dev/null
+	fi
+	[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "$AVMM_CROSS_BUILD/core/avmm missing"
+}
+
 # bench_static TOOL WORK: bench/TOOL.c built static for arm64 as WORK/TOOL
 # (it runs in L2, which has no libraries).
 bench_static() {

@@ -34,21 +34,10 @@ work=${NET_BENCH_DIR:-$AVMM_REPO/build/net-bench}
 tests=${NET_TESTS:-tx,rx,rr,rr64,idle}
 mkdir -p "$work"
 log=$work/net-bench.log
-if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ] && [ -z "${AVMM_FORCE_QEMU:-}" ]; then
-	die "native arm64 KVM host: not supported yet; AVMM_FORCE_QEMU=1 runs it in an L1"
-fi
+bench_l1_only
 
 # ---- the pieces -------------------------------------------------------------
-if [ -z "${NET_BENCH_NO_BUILD:-}" ]; then
-	"$AVMM_REPO/tools/cross-build.sh" >"$work/cross-build.log" 2>&1 || {
-		tail -n 20 "$work/cross-build.log" >&2
-		[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "cross build failed and there is no avmm"
-		note "warning: cross build failed; measuring the avmm already in $AVMM_CROSS_BUILD"
-	}
-else
-	"$AVMM_REPO/tools/cross-build.sh" --sysroot-only >/dev/null
-fi
-[ -x "$AVMM_CROSS_BUILD/core/avmm" ] || die "$AVMM_CROSS_BUILD/core/avmm missing"
+bench_cross_build "$work" "${NET_BENCH_NO_BUILD:-}" measuring
 if [ -z "${NET_BENCH_BACKENDS:-}" ]; then
 	# the tap backend names itself in its errors and help: its spec string
 	if grep -aq 'tap:' "$AVMM_CROSS_BUILD/plugins/virtio-mmio.so" 2>/dev/null; then

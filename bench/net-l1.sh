@@ -35,21 +35,13 @@ nb=$bench/netbench
 initrd=/avmm/build/net-bench/net-initramfs.cpio.gz
 guest=/avmm/build/guest
 # shellcheck source=bench/snap.sh
-. /avmm/bench/snap.sh # bench_snap; kvm, tr
+. /avmm/bench/snap.sh # bench_snap_setup, bench_snap; kvm, tr
 tests=${NET_TESTS:-tx,rx,rr,rr64,idle}
 mac=52:54:00:12:34:56
 pause=1
 cr=$(printf '\r')
 
-grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug
-grep -q ' /sys/kernel/tracing ' /proc/mounts || mount -t tracefs tracefs $tr
-for f in exits mmio_exit_user mmio_exit_kernel; do
-	[ -r $kvm/$f ] || echo "net-l1: warning: no $kvm/$f"
-done
-for e in kvm_userspace_exit:reason kvm_irq_line:level; do
-	echo "hist:keys=${e#*:}" >"$tr/events/kvm/${e%:*}/trigger" ||
-		echo "net-l1: warning: no hist trigger on kvm:${e%:*}"
-done
+bench_snap_setup net-l1
 base=$(sed -n 's/^cmdline *= *//p' "$cfg")
 
 # L1's side: netbench's server for the guest's connections, on every address.

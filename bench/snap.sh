@@ -5,10 +5,24 @@
 # "PREFIX: snap B|E TEST key=value..." line while the guest is quiet:
 #   - KVM's debugfs counters (they sum over the VMs alive, and only one is);
 #   - exits to userspace by reason, and KVM_IRQ_LINE calls (hist triggers on
-#     kvm:kvm_userspace_exit and kvm:kvm_irq_line, which the caller set up);
+#     kvm:kvm_userspace_exit and kvm:kvm_irq_line, set up by bench_snap_setup);
 #   - the VMM's CPU time, the process and each thread, and L1's uptime (1/100 s).
 kvm=/sys/kernel/debug/kvm
 tr=/sys/kernel/tracing
+
+# bench_snap_setup PREFIX: mount debugfs and tracefs, and set the hist
+# triggers bench_snap reads; "PREFIX: warning: ..." for what is missing.
+bench_snap_setup() {
+	grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug
+	grep -q ' /sys/kernel/tracing ' /proc/mounts || mount -t tracefs tracefs $tr
+	for f in exits mmio_exit_user mmio_exit_kernel; do
+		[ -r $kvm/$f ] || echo "$1: warning: no $kvm/$f"
+	done
+	for e in kvm_userspace_exit:reason kvm_irq_line:level; do
+		echo "hist:keys=${e#*:}" >"$tr/events/kvm/${e%:*}/trigger" ||
+			echo "$1: warning: no hist trigger on kvm:${e%:*}"
+	done
+}
 
 bench_snap() { # PREFIX B|E TEST PID
 	prefix=$1

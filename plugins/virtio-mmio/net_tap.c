@@ -157,10 +157,16 @@ static void nettap_io(void *opaque, int fd, unsigned revents)
 	}
 	/*
 	 * An error that reading did not explain (input paused, or nothing to
-	 * read): it stays reported, so waiting for it to pass would spin.
+	 * read): it stays reported, so waiting for it to pass would spin.  A
+	 * deleted tap's fd also fails TUNGETIFF with EBADFD, which asks it why
+	 * without taking a frame the device has no room for.
 	 */
-	if (t->up && (revents & AVMM_IO_ERR))
-		nettap_down(t, "reported an error");
+	if (t->up && (revents & AVMM_IO_ERR)) {
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		nettap_down(t, t->sys->ioctl(t->fd, TUNGETIFF, &ifr) < 0 ? gone_why(errno)
+									 : "reported an error");
+	}
 	nettap_update(t);
 }
 

@@ -46,6 +46,7 @@ M = [
 (SOCK, "listen gram refused", "if (!rc && *v) /* empty counts as absent, as for the user keys */", "if (0)"),
 (SOCK, "listen reads the key", "int rc = host->cfg_bool(dev, \"listen\", &listening);", "bool ign; int rc = host->cfg_bool(dev, \"listen\", &ign);"),
 (SOCK, "listen backlog", "listen(s->lfd, 1) < 0 ||", "0 ||"),
+(TAP, "tap error asks why", "t->sys->ioctl(t->fd, TUNGETIFF, &ifr) < 0 ? gone_why(errno)", "0 ? gone_why(errno)"),
 (NET, "tx kicks off draining", "\tvq_disable_notify(vq);\n\tfor (;;) {\n\t\tif (!n->tx_held) {", "\tfor (;;) {\n\t\tif (!n->tx_held) {"),
 (NET, "tx kicks on when drained", "rc = vq_enable_notify(vq); /* and a last look */", "rc = 0;"),
 (NET, "rx kicks off with buffers", "\tvq_disable_notify(vq);\n\tfor (;;) {\n\t\tuint64_t have", "\tfor (;;) {\n\t\tuint64_t have"),

@@ -63,6 +63,7 @@ static struct {
 	int vnetle;
 	unsigned offload_calls;
 	unsigned long offload;
+	int getiff_errno;   /* TUNGETIFF fails with it */
 	int read_errno;     /* reads fail with it */
 	int write_errno;    /* writes fail with it */
 	bool closed;
@@ -98,6 +99,10 @@ static int f_ioctl(int fd, unsigned long req, void *arg)
 		}
 		return 0;
 	case TUNGETIFF:
+		if (k.getiff_errno) {
+			errno = k.getiff_errno;
+			return -1;
+		}
 		ifr->ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
 					 (k.transient ? 0 : IFF_PERSIST));
 		return 0;
@@ -630,6 +635,32 @@ START_TEST(tap_deleted_link_down)
 }
 END_TEST
 
+/*
+ * Deleted right behind a frame the device has no buffers for: the poll
+ * reports input and the error together, the frame is read and staged,
+ * input pauses before the read that would say why, and TUNGETIFF says it.
+ */
+START_TEST(tap_deleted_while_paused)
+{
+	up(0);
+	uint8_t h[HDR] = {0};
+	mkhdr(h, 0, 0, 0, 0, 0, 0);
+	memcpy(msg, h, HDR);
+	fill(msg + HDR, 60, 11);
+	ck_assert_int_eq(send(k.peer, msg, HDR + 60, 0), HDR + 60);
+	k.getiff_errno = EBADFD;
+	close(k.peer); /* the fd now polls as hung up */
+	k.peer = -1;
+	vdrv_poll(&drv);
+	ck_assert_uint_eq(stats()->rx_paused, 1);
+	uint64_t v = 0xdead;
+	ck_assert_int_eq(fake_read(&dev, 0, BASE + VDRV_CONFIG + 6, 2, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_ptr_nonnull(strstr(dev.last_log, "avt0 was deleted: link down"));
+	ck_assert_uint_eq(dev.nwatches, 0);
+}
+END_TEST
+
 START_TEST(tap_write_gone_link_down)
 {
 	up(0);
@@ -692,6 +723,7 @@ int main(void)
 	tcase_add_test(tc, rx_header_rules);
 	tcase_add_test(tc, rx_gso_64k_mergeable);
 	tcase_add_test(tc, tap_deleted_link_down);
+	tcase_add_test(tc, tap_deleted_while_paused);
 	tcase_add_test(tc, tap_write_gone_link_down);
 	tcase_add_test(tc, tap_down_drops_then_recovers);
 	tcase_add_test(tc, tap_closed_link_down);

@@ -136,9 +136,12 @@ sha256sum /run/k2'
 # Tap: L1 makes avtap0 with an address, the guest takes a static one on
 # the same subnet, and each fetches the 1 MiB file from the other's web
 # server.  The offloads must be on and in use: 1 MiB at MTU 1500 is ~725
-# frames, with TSO a few dozen (both ways counted).  Then L1 deletes the tap
-# under the running guest: its link goes down (one log line) and it powers
-# off normally.  The machine is linux-net.ini with net = tap: and without
+# frames, with TSO a few dozen (both ways counted).  Then, with the guest
+# pinging L1 five times a second, L1 takes the tap down (avmm drops what the
+# guest sends, one log line) and deletes it: the guest's link goes down (one
+# log line) and it powers off normally.  Down first, because a deletion takes
+# the interface down before it detaches it: a frame in between gets EIO, so
+# deleting alone logs "is down" or not, by chance.  The machine is linux-net.ini with net = tap: and without
 # user networking's hostfwd, as the README shows.
 net_tap() {
 	img=$(disk_copy net-tap) || return 1
@@ -151,6 +154,7 @@ net_tap() {
 	g='ip addr add 192.168.77.2/24 dev eth0; ip link set eth0 up
 '"$(guest_serve http://192.168.77.1:8080/known)"'
 c() { cat /sys/class/net/eth0/carrier; }
+ping -i 0.2 192.168.77.1 >/dev/null 2>&1 &
 n=0; while [ "$(c)" != 0 ] && [ $n -lt 60 ]; do sleep 0.5; n=$((n+1)); done
 echo "carrier-after-delete=$(c)"'
 	$AVMM -v -c $CFG -s net0.net=tap:avtap0 -s net0.hostfwd= -s "vda.path=$img" \
@@ -163,6 +167,8 @@ echo "carrier-after-delete=$(c)"'
 	host_fetch "$log" 192.168.77.2 80 7
 	echo "tap-rx-frames=$(($(t) - a))"
 	www_stop 192.168.77.1:8080
+	ip link set avtap0 down && echo "tap-set-down"
+	sleep 1.5
 	ip link del avtap0 && echo "tap-deleted"
 	finish $pid "$log" "$img"
 }

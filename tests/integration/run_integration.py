@@ -80,8 +80,10 @@ EXPECTED_AVMM = {
         r"avmm: rng0: guest error: 8-byte read at 0xa000000 \(offset 0x0\) not supported by "
         r"this device; pc 0x[0-9a-f]+$",
         r"avmm: rng0: guest error: virtio-mmio: 1-byte write of register 0x070: ignored$"],
-    # L1 deletes the tap under the running guest.
-    "net-tap": [r"avmm: net0: warning: virtio-net: tap avtap0 was deleted: link down$"],
+    # L1 takes the tap down (the guest pings meanwhile), then deletes it.
+    "net-tap": [r"avmm: net0: warning: virtio-net: tap avtap0 is down: frames from the "
+                r"guest are dropped until `ip link set avtap0 up`$",
+                r"avmm: net0: warning: virtio-net: tap avtap0 was deleted: link down$"],
     # Guest 2 powers off first, closing its end of guest 1's stream listener.
     "net-pair": [r"avmm: s1: warning: virtio-net: unixstream peer closed the connection: "
                  r"link down until the next one connects$"],
@@ -446,6 +448,7 @@ def net_check(name, out, rc):
             m = want(r"^%s=(\d+)$" % key, out, "frames counted " + what, out)
             check(int(m.group(1)) < NET_TSO_FRAMES, "1 MiB from %s took %s frames, want < %d: "
                   "segmentation offload is not in use" % (what, m.group(1), NET_TSO_FRAMES), out)
+        want(r"^tap-set-down$", host, "L1 took the tap down", out)
         want(r"^tap-deleted$", host, "L1 deleted the tap", out)
         want(r"^carrier-after-delete=0$", out, "the guest saw its link go down", out)
     elif name == "net-rxfreeze":
